@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "genie-swift",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "genie", targets: ["genie"]),
+        .library(name: "Genie", targets: ["Genie"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        // System libraries: a module map and a shim header each, nothing else.
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // The only code that touches raw pointers: buffers, threading, oneDNN and BLAS calls, loops.
+        .target(name: "Kernels", dependencies: [
+            "CDNNL", "CBLAS", .product(name: "RealModule", package: "swift-numerics"),
+        ]),
+        // Tensor, autodiff, ops with their pullbacks, RNG, safetensors.
+        .target(name: "Tensors", dependencies: ["Kernels"]),
+        // Modules, layers, losses, state dicts, optimizers and schedules.
+        .target(name: "NN", dependencies: ["Tensors"]),
+        // The model zoo, with torchvision's state-dict keys.
+        .target(name: "Models", dependencies: ["NN"]),
+        // Data sets, image files, batching, augmentation.
+        .target(name: "Data", dependencies: ["Tensors", "CZlib"]),
+        // GENIE-D, GENIE-M, baselines, evaluation, export.
+        .target(name: "Genie", dependencies: ["NN", "Models", "Data"]),
+        // The command; run() only calls library functions.
+        .executableTarget(name: "genie", dependencies: [
+            "Genie", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels"]),
+    ]
+)

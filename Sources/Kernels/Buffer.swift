@@ -1,0 +1,61 @@
+import Synchronization
+
+/// A 64-byte aligned float buffer whose memory returns to a pool when the last reference goes away.
+///
+/// Fresh large allocations are expensive on this machine (ENGINE.md), and a training or distillation
+/// loop allocates the same sizes every iteration, so buffers are recycled by exact capacity.
+public final class FloatBuffer: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Float>
+    public let capacity: Int
+
+    /// A buffer of `capacity` floats with unspecified contents.
+    public init(capacity: Int) {
+        precondition(capacity >= 0, "buffer capacity must be non-negative, got \(capacity)")
+        self.capacity = capacity
+        self.pointer = BufferPool.shared.take(capacity)
+    }
+
+    /// A buffer of `capacity` floats, all zero.
+    public convenience init(zeros capacity: Int) {
+        self.init(capacity: capacity)
+        pointer.update(repeating: 0, count: capacity)
+    }
+
+    deinit { BufferPool.shared.give(pointer, capacity: capacity) }
+}
+
+/// Recycles float buffers by exact capacity, holding at most `limitBytes` of idle memory.
+final class BufferPool: Sendable {
+    static let shared = BufferPool(limitBytes: 3 << 30)
+
+    private struct State {
+        var idle: [Int: [UInt]] = [:]  // capacity -> idle addresses
+        var idleBytes = 0
+    }
+    private let state = Mutex(State())
+    private let limitBytes: Int
+
+    init(limitBytes: Int) { self.limitBytes = limitBytes }
+
+    func take(_ capacity: Int) -> UnsafeMutablePointer<Float> {
+        let reused: UInt? = state.withLock { s in
+            guard var list = s.idle[capacity], let p = list.popLast() else { return nil }
+            s.idle[capacity] = list
+            s.idleBytes -= capacity * 4
+            return p
+        }
+        if let reused { return UnsafeMutablePointer(bitPattern: reused)! }
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1) * 4, alignment: 64)
+        return raw.bindMemory(to: Float.self, capacity: max(capacity, 1))
+    }
+
+    func give(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
+        let kept = state.withLock { s -> Bool in
+            guard s.idleBytes + capacity * 4 <= limitBytes else { return false }
+            s.idle[capacity, default: []].append(UInt(bitPattern: pointer))
+            s.idleBytes += capacity * 4
+            return true
+        }
+        if !kept { UnsafeMutableRawPointer(pointer).deallocate() }
+    }
+}

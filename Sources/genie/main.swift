@@ -1,0 +1,2 @@
+import Genie
+print("genie \(GenieVersion.string)")
