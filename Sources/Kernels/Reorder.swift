@@ -1,34 +1,49 @@
-/// Conversions between plain NCHW and oneDNN's nChw16c (`[N, C/16, H, W, 16]`).
+import CDNNL
+import Foundation
+
+/// Conversions between plain NCHW and oneDNN's blocked `nChw<block>c` (`[N, C/block, H, W, block]`).
 public enum Reorder {
-    /// NCHW -> nChw16c. `channels` must be a multiple of 16.
+    /// Channels per block of the blocked activation layout: 16 (`nChw16c`) where oneDNN runs AVX-512
+    /// kernels, 8 (`nChw8c`) on AVX2, whose fast convolutions want 8 (with 16 oneDNN falls back to its
+    /// slow reference code). `GENIE_CHANNEL_BLOCK=8|16` overrides it, for testing the other path.
+    public static let block: Int = {
+        if let forced = ProcessInfo.processInfo.environment["GENIE_CHANNEL_BLOCK"].flatMap(Int.init) {
+            precondition(forced == 8 || forced == 16, "GENIE_CHANNEL_BLOCK must be 8 or 16, got \(forced)")
+            return forced
+        }
+        let avx512 = dnnl_cpu_isa_avx512_core.rawValue
+        return dnnl_get_effective_cpu_isa().rawValue & avx512 == avx512 ? 16 : 8
+    }()
+
+    /// NCHW -> blocked. `channels` must be a multiple of `block`.
     public static func toBlocked(_ src: FloatBuffer, _ dst: FloatBuffer, batch: Int, channels: Int, spatial: Int) {
         let src = src.pointer, dst = dst.pointer
-        let blocks = channels / 16
-        parallelChunks(batch * blocks, costPerItem: 16 * spatial) { r in
+        let block = self.block, blocks = channels / block
+        parallelChunks(batch * blocks, costPerItem: block * spatial) { r in
             for nb in r {
                 let n = nb / blocks, cb = nb % blocks
-                let s0 = src + (n &* channels &+ cb &* 16) &* spatial
-                let d0 = dst + nb &* spatial &* 16
-                for l in 0..<16 {
+                let s0 = src + (n &* channels &+ cb &* block) &* spatial
+                let d0 = dst + nb &* spatial &* block
+                for l in 0..<block {
                     let s = s0 + l &* spatial
-                    for p in 0..<spatial { d0[p &* 16 &+ l] = s[p] }
+                    for p in 0..<spatial { d0[p &* block &+ l] = s[p] }
                 }
             }
         }
     }
 
-    /// nChw16c -> NCHW. `channels` must be a multiple of 16.
+    /// Blocked -> NCHW. `channels` must be a multiple of `block`.
     public static func toPlain(_ src: FloatBuffer, _ dst: FloatBuffer, batch: Int, channels: Int, spatial: Int) {
         let src = src.pointer, dst = dst.pointer
-        let blocks = channels / 16
-        parallelChunks(batch * blocks, costPerItem: 16 * spatial) { r in
+        let block = self.block, blocks = channels / block
+        parallelChunks(batch * blocks, costPerItem: block * spatial) { r in
             for nb in r {
                 let n = nb / blocks, cb = nb % blocks
-                let s0 = src + nb &* spatial &* 16
-                let d0 = dst + (n &* channels &+ cb &* 16) &* spatial
-                for l in 0..<16 {
+                let s0 = src + nb &* spatial &* block
+                let d0 = dst + (n &* channels &+ cb &* block) &* spatial
+                for l in 0..<block {
                     let d = d0 + l &* spatial
-                    for p in 0..<spatial { d[p] = s0[p &* 16 &+ l] }
+                    for p in 0..<spatial { d[p] = s0[p &* block &+ l] }
                 }
             }
         }

@@ -4,13 +4,14 @@ import Kernels
 public enum Layout: Sendable, Equatable {
     /// Row-major in the logical shape (NCHW for images), as PyTorch stores a contiguous tensor.
     case plain
-    /// oneDNN's `nChw16c`: 4-D only, channels a multiple of 16, stored `[N, C/16, H, W, 16]`.
-    /// Convolutions run about 2.5x faster on it (ENGINE.md), so activations stay in it between ops.
+    /// oneDNN's `nChw16c` (AVX-512) or `nChw8c` (AVX2), as `channelBlock` says: 4-D only, channels a
+    /// multiple of the block, stored `[N, C/block, H, W, block]`. Convolutions run about 2.5x faster
+    /// on it (ENGINE.md), so activations stay in it between ops.
     case blocked
 }
 
-/// Channels per block in the `.blocked` layout.
-public let channelBlock = 16
+/// Channels per block in the `.blocked` layout: 16 on AVX-512 machines, 8 on AVX2 ones.
+public let channelBlock = Reorder.block
 
 /// A float32 tensor with a PyTorch logical shape, value semantics and an optional autodiff node.
 ///
@@ -86,7 +87,7 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// For 4-D tensors: `(batch, channels, spatial = H*W, inner)` where `inner` is the lane count of
-    /// the layout (1 plain, 16 blocked); storage order is `[batch, channels/inner, spatial, inner]`.
+    /// the layout (1 plain, `channelBlock` blocked); storage order is `[batch, channels/inner, spatial, inner]`.
     public var channelView: (batch: Int, channels: Int, spatial: Int, inner: Int) {
         precondition(rank == 4, "a channel view needs a 4-D tensor, got shape \(shape)")
         return (shape[0], shape[1], shape[2] * shape[3], layout == .blocked ? channelBlock : 1)
