@@ -4,7 +4,7 @@ import Glibc
 
 /// Row-wise log-softmax over the last axis of a row-major `[rows, cols]` buffer.
 public enum SoftmaxKernels {
-    /// `out[r, j] = x[r, j] - max_r - log(sum_j exp(x[r, j] - max_r))`.
+    /// `out[r, j] = (x[r, j] - max_r) - log(sum_j exp(x[r, j] - max_r))`.
     public static func logSoftmax(_ x: FloatBuffer, _ out: FloatBuffer, rows: Int, cols: Int) {
         let xp = x.pointer, op = out.pointer
         parallelChunks(rows, costPerItem: cols * 8) { r in
@@ -14,8 +14,8 @@ public enum SoftmaxKernels {
                 for j in 0..<cols { m = Swift.max(m, xr[j]) }
                 var s: Double = 0
                 for j in 0..<cols { s += Double(expf(xr[j] - m)) }
-                let shift = m + Float(Glibc.log(s))
-                for j in 0..<cols { orow[j] = xr[j] - shift }
+                let logSum = Float(Glibc.log(s))
+                for j in 0..<cols { orow[j] = (xr[j] - m) - logSum }  // max first: exact for large logits
             }
         }
     }
