@@ -3,6 +3,7 @@ import Kernels
 extension Tensor {
     /// 2-D max pooling of a 4-D tensor (either layout, kept), PyTorch's `max_pool2d` (floor mode, padding
     /// never chosen); `stride` defaults to `kernelSize`. The gradient goes to the first maximum of each window.
+    /// Unlike PyTorch, NaNs are not propagated (the SIMD max ignores them; no NaN input is expected here).
     public func maxPool2d(kernelSize: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
         let geometry = slidingGeometry(kernelSize, stride ?? kernelSize, padding)
         let out = Tensor(uninitializedShape: pooledShape(geometry), layout: layout)
