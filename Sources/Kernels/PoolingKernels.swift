@@ -66,13 +66,20 @@ public enum PoolingKernels {
                         if inner == 16 {
                             var m = SIMD16<Float>(repeating: -.infinity)
                             for y in rs[i]..<re[i] {
-                                for x in cs[j]..<ce[j] { m = pointwiseMax(m, load16(xb + (y &* w &+ x) &* 16)) }
+                                for x in cs[j]..<ce[j] {
+                                    // Compare-and-blend: `pointwiseMax` runs lane by lane here (~25x slower).
+                                    let v = load16(xb + (y &* w &+ x) &* 16)
+                                    m = m.replacing(with: v, where: v .> m)
+                                }
                             }
                             store16(m, o)
                         } else {
                             var m = -Float.infinity
                             for y in rs[i]..<re[i] {
-                                for x in cs[j]..<ce[j] { m = Swift.max(m, xb[y &* w &+ x]) }
+                                for x in cs[j]..<ce[j] {
+                                    let v = xb[y &* w &+ x]
+                                    m = v > m ? v : m
+                                }
                             }
                             o.pointee = m
                         }
@@ -82,43 +89,51 @@ public enum PoolingKernels {
         }
     }
 
-    /// `dx` = the output gradient `gy` routed to the first (row-major) position of each window that holds
-    /// the window's maximum `y`, as PyTorch does; overlapping windows add up.
-    public static func maxBackward(_ gy: FloatBuffer, _ x: FloatBuffer, _ y: FloatBuffer, _ dx: FloatBuffer,
-                                   _ g: PoolGeometry) {
-        let gp = gy.pointer, xp = x.pointer, yp = y.pointer, dp = dx.pointer
+    /// `dx` = the output gradient `gy` routed to the first (row-major) maximum of each window, as PyTorch
+    /// does (the same strict comparison as `max`); overlapping windows add up.
+    public static func maxBackward(_ gy: FloatBuffer, _ x: FloatBuffer, _ dx: FloatBuffer, _ g: PoolGeometry) {
+        let gp = gy.pointer, xp = x.pointer, dp = dx.pointer
         let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
         let oh = g.rows.count, ow = g.cols.count, w = g.width, inner = g.inner
         parallelChunks(g.planes, costPerItem: Swift.max(g.inPlane, g.outPlane) * 4) { r in
             for plane in r {
                 let xb = xp + plane &* g.inPlane, db = dp + plane &* g.inPlane
-                let yb = yp + plane &* g.outPlane, gb = gp + plane &* g.outPlane
+                let gb = gp + plane &* g.outPlane
                 db.update(repeating: 0, count: g.inPlane)
                 for i in 0..<oh {
                     for j in 0..<ow {
                         let o = (i &* ow &+ j) &* inner
                         if inner == 16 {
-                            let yv = load16(yb + o), gv = load16(gb + o)
-                            var pending = SIMDMask<SIMD16<Int32>>(repeating: true)
-                            search: for y in rs[i]..<re[i] {
+                            // Lane-wise argmax by compare-and-blend, then a masked add per window position
+                            // (extracting lanes for a scatter is slow here).
+                            var best = SIMD16<Float>(repeating: -.infinity)
+                            var at = SIMD16<Int32>(repeating: -1)
+                            for y in rs[i]..<re[i] {
                                 for x in cs[j]..<ce[j] {
-                                    let k = (y &* w &+ x) &* 16
-                                    let hit = (load16(xb + k) .== yv) .& pending
-                                    if any(hit) {
-                                        store16(load16(db + k) + gv.replacing(with: 0, where: .!hit), db + k)
-                                        pending = pending .& .!hit
-                                        if !any(pending) { break search }
-                                    }
+                                    let k = y &* w &+ x
+                                    let v = load16(xb + k &* 16)
+                                    let better = v .> best
+                                    best = best.replacing(with: v, where: better)
+                                    at = at.replacing(with: Int32(truncatingIfNeeded: k), where: better)
+                                }
+                            }
+                            let gv = load16(gb + o), zero = SIMD16<Float>()
+                            for y in rs[i]..<re[i] {
+                                for x in cs[j]..<ce[j] {
+                                    let k = y &* w &+ x, d = db + k &* 16
+                                    let hit = at .== SIMD16<Int32>(repeating: Int32(truncatingIfNeeded: k))
+                                    store16(load16(d) + zero.replacing(with: gv, where: hit), d)
                                 }
                             }
                         } else {
-                            let yv = yb[o]
-                            search: for y in rs[i]..<re[i] {
-                                for x in cs[j]..<ce[j] where xb[y &* w &+ x] == yv {
-                                    db[y &* w &+ x] += gb[o]
-                                    break search
+                            var best = -Float.infinity, at = -1
+                            for y in rs[i]..<re[i] {
+                                for x in cs[j]..<ce[j] {
+                                    let k = y &* w &+ x
+                                    if xb[k] > best { best = xb[k]; at = k }
                                 }
                             }
+                            if at >= 0 { db[at] += gb[o] }
                         }
                     }
                 }

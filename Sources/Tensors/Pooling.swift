@@ -12,7 +12,7 @@ extension Tensor {
         return out.recording([self]) { g, _ in
             let g = g.converted(to: x.layout)
             let dx = Tensor(uninitializedShape: x.shape, layout: x.layout)
-            PoolingKernels.maxBackward(g.buffer, x.buffer, out.buffer, dx.buffer, geometry)
+            PoolingKernels.maxBackward(g.buffer, x.buffer, dx.buffer, geometry)
             return [dx]
         }
     }
