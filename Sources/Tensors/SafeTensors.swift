@@ -1,0 +1,182 @@
+import Foundation
+
+/// A safetensors file (the format of Hugging Face's `safetensors`): an 8-byte little-endian header
+/// length, a JSON header naming each tensor's dtype, shape and byte range, then the raw data.
+public struct SafeTensors: Sendable {
+    /// The element types this reader understands.
+    public enum DType: String, Sendable {
+        case f32 = "F32", f16 = "F16", bf16 = "BF16", i64 = "I64", i32 = "I32", u8 = "U8", i8 = "I8"
+
+        /// Bytes per element.
+        public var size: Int {
+            switch self {
+            case .f32, .i32: return 4
+            case .f16, .bf16: return 2
+            case .i64: return 8
+            case .u8, .i8: return 1
+            }
+        }
+    }
+
+    /// One stored tensor: its type, shape and raw little-endian bytes.
+    public struct Entry: Sendable {
+        public var dtype: DType
+        public var shape: [Int]
+        public var bytes: [UInt8]
+
+        public init(dtype: DType, shape: [Int], bytes: [UInt8]) {
+            self.dtype = dtype
+            self.shape = shape
+            self.bytes = bytes
+        }
+    }
+
+    /// The tensors by name.
+    public var entries: [String: Entry]
+    /// The free-form string metadata (`__metadata__`).
+    public var metadata: [String: String]
+
+    /// An empty file, to be filled and written.
+    public init(entries: [String: Entry] = [:], metadata: [String: String] = [:]) {
+        self.entries = entries
+        self.metadata = metadata
+    }
+
+    /// Reads and validates the file at `url`.
+    public init(contentsOf url: URL) throws {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw SafeTensorsError(path: url.path, reason: "cannot be read (\(error.localizedDescription))")
+        }
+        try self.init(bytes: [UInt8](data), path: url.path)
+    }
+
+    /// Parses and validates `bytes`; `path` names the source in error messages.
+    public init(bytes: [UInt8], path: String = "<memory>") throws {
+        func fail(_ reason: String) -> SafeTensorsError { SafeTensorsError(path: path, reason: reason) }
+        guard bytes.count >= 8 else { throw fail("is truncated: \(bytes.count) bytes, shorter than the 8-byte header length") }
+        let headerLength = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) }
+        guard headerLength <= UInt64(bytes.count - 8) else {
+            throw fail("is truncated: header length \(headerLength) runs past the end of the \(bytes.count)-byte file")
+        }
+        let headerEnd = 8 + Int(headerLength)
+        let json: Any
+        do { json = try JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])) } catch {
+            throw fail("has a header that is not valid JSON")
+        }
+        guard let header = json as? [String: Any] else { throw fail("has a header that is not a JSON object") }
+        var entries: [String: Entry] = [:], metadata: [String: String] = [:]
+        var ranges: [(Int, Int, String)] = []
+        let dataCount = bytes.count - headerEnd
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let m = value as? [String: Any], let strings = m as? [String: String] else {
+                    throw fail("has __metadata__ that is not a map of strings")
+                }
+                metadata = strings
+                continue
+            }
+            guard let info = value as? [String: Any] else { throw fail("tensor '\(name)': entry is not an object") }
+            guard let dtypeName = info["dtype"] as? String else { throw fail("tensor '\(name)': missing dtype") }
+            guard let dtype = DType(rawValue: dtypeName) else {
+                throw fail("tensor '\(name)': unsupported dtype \(dtypeName) (supported: F32, F16, BF16, I64, I32, U8, I8)")
+            }
+            guard let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                  shape.count == (info["shape"] as? [Any])?.count, shape.allSatisfy({ $0 >= 0 }) else {
+                throw fail("tensor '\(name)': shape is not a list of non-negative integers")
+            }
+            guard let offsets = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                  offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1] else {
+                throw fail("tensor '\(name)': data_offsets is not a pair [begin, end] with begin <= end")
+            }
+            guard offsets[1] <= dataCount else {
+                throw fail("tensor '\(name)': data_offsets \(offsets) run past the end of the \(dataCount)-byte data section")
+            }
+            let elements = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+            guard elements != Int.max, elements * dtype.size == offsets[1] - offsets[0] else {
+                throw fail("tensor '\(name)': shape \(shape) of \(dtypeName) needs \(elements == Int.max ? "too many" : String(elements * dtype.size)) bytes but data_offsets \(offsets) hold \(offsets[1] - offsets[0])")
+            }
+            ranges.append((offsets[0], offsets[1], name))
+            entries[name] = Entry(dtype: dtype, shape: shape,
+                                  bytes: Array(bytes[(headerEnd + offsets[0])..<(headerEnd + offsets[1])]))
+        }
+        ranges.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        for (a, b) in zip(ranges, ranges.dropFirst()) where b.0 < a.1 {
+            throw fail("tensors '\(a.2)' and '\(b.2)' have overlapping data_offsets")
+        }
+        self.init(entries: entries, metadata: metadata)
+    }
+
+    /// The named tensor as float32 (F32, F16, BF16 and integer types are converted).
+    public func tensor(_ name: String) throws -> Tensor {
+        guard let e = entries[name] else { throw SafeTensorsError(path: "", reason: "has no tensor '\(name)'") }
+        return Tensor(shape: e.shape, scalars: e.floats)
+    }
+
+    /// All tensors as float32, by name.
+    public func tensors() -> [String: Tensor] {
+        entries.mapValues { Tensor(shape: $0.shape, scalars: $0.floats) }
+    }
+
+    /// Reads every tensor of the file at `url` as float32 (convenient for fixtures).
+    public static func read(_ url: URL) throws -> [String: Tensor] { try SafeTensors(contentsOf: url).tensors() }
+
+    /// Stores `tensor` as F32 under `name`.
+    public mutating func set(_ name: String, _ tensor: Tensor) {
+        let values = tensor.scalars
+        entries[name] = Entry(dtype: .f32, shape: tensor.shape,
+                              bytes: values.withUnsafeBytes { Array($0) })
+    }
+
+    /// The serialized file: header sorted by name, data in the same order, header padded to 8 bytes.
+    public func serialized() -> [UInt8] {
+        var header: [String: Any] = [:]
+        var offset = 0
+        let names = entries.keys.sorted()
+        for name in names {
+            let e = entries[name]!
+            header[name] = ["dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [offset, offset + e.bytes.count]]
+            offset += e.bytes.count
+        }
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var json = [UInt8]((try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data())
+        json += Array(repeating: UInt8(ascii: " "), count: (8 - json.count % 8) % 8)
+        var out = (0..<8).map { UInt8(truncatingIfNeeded: UInt64(json.count) >> (8 * UInt64($0))) }
+        out.reserveCapacity(8 + json.count + offset)
+        out += json
+        for name in names { out += entries[name]!.bytes }
+        return out
+    }
+
+    /// Writes the file atomically: to a temporary name beside `url`, then renamed over it.
+    public func write(to url: URL) throws {
+        do { try Data(serialized()).write(to: url, options: .atomic) } catch {
+            throw SafeTensorsError(path: url.path, reason: "cannot be written (\(error.localizedDescription))")
+        }
+    }
+}
+
+extension SafeTensors.Entry {
+    /// The values converted to Float.
+    public var floats: [Float] {
+        bytes.withUnsafeBytes { raw -> [Float] in
+            let n = shape.reduce(1, *)
+            switch dtype {
+            case .f32: return (0..<n).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
+            case .f16: return (0..<n).map { Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
+            case .bf16: return (0..<n).map { Float(bitPattern: UInt32(raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) << 16) }
+            case .i64: return (0..<n).map { Float(raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) }
+            case .i32: return (0..<n).map { Float(raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }
+            case .u8: return raw.prefix(n).map { Float($0) }
+            case .i8: return raw.prefix(n).map { Float(Int8(bitPattern: $0)) }
+            }
+        }
+    }
+}
+
+/// A safetensors file that cannot be read or written; the message names the file and the tensor.
+public struct SafeTensorsError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "safetensors file \(path.isEmpty ? "" : "'\(path)' ")\(reason)" }
+}
