@@ -36,5 +36,6 @@ let package = Package(
             "Genie", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "Tensors"]),
     ]
 )
