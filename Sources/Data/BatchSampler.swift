@@ -72,6 +72,7 @@ public struct BatchSampler: Sequence, Sendable {
         let sampler: BatchSampler, epoch: Int, order: [Int]
         var position = 0
 
+        /// The next batch, or nil after the epoch's last one.
         public mutating func next() -> (images: Tensor, labels: [Int])? {
             guard position < sampler.batchCount else { return nil }
             defer { position += 1 }
