@@ -35,7 +35,10 @@ let package = Package(
         .executableTarget(name: "genie", dependencies: [
             "Genie", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels"]),
+        // Shared test helpers: gradient checks and fixture loading.
+        .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Tensors"]),
     ]
 )

@@ -3,7 +3,7 @@ import Tensors
 
 /// Checks the autodiff gradient of `f` (reduced to a scalar through a fixed random projection)
 /// against central finite differences in double precision of the float32 function.
-func checkGradients(_ inputs: [Tensor], tolerance: Float = 2e-2, epsilon: Float = 1e-2,
+public func checkGradients(_ inputs: [Tensor], tolerance: Float = 2e-2, epsilon: Float = 1e-2,
                     sourceLocation: SourceLocation = #_sourceLocation, _ f: ([Tensor]) -> Tensor) {
     var rng = SeededGenerator(seed: 99)
     let probeShape = withoutGradients { f(inputs).shape }
@@ -33,7 +33,7 @@ func checkGradients(_ inputs: [Tensor], tolerance: Float = 2e-2, epsilon: Float 
 }
 
 /// The largest absolute difference between two tensors' scalars, after checking their shapes match.
-func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Float {
+public func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Float {
     precondition(a.shape == b.shape, "shapes differ: \(a.shape) vs \(b.shape)")
     return zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0
 }

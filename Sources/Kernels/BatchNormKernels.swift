@@ -1,0 +1,252 @@
+/// The three loops batch norm and channel statistics are built from, for both layouts (`inner` 1 or 16):
+/// per-(sample, channel) shifted moments, per-(sample, channel) gradient dot products, and a per-channel
+/// affine map. Each touches the activation once; on the blocked layout the inner loop is 16 lanes wide.
+/// Per-(sample, channel) results are indexed `n * channels + c`.
+public enum BatchNormKernels {
+    /// Sums over space of `x - shift` and of `(x - shift)²` for every (sample, channel). `shift` is indexed
+    /// by channel, or by `n * channels + c` when `perSample`. Shifting by a value near the mean keeps the
+    /// one-pass variance `E[(x-k)²] - E[x-k]²` accurate.
+    public static func shiftedMoments(_ x: FloatBuffer, _ s: ChannelShape, shift: [Float], perSample: Bool)
+        -> (sums: [Float], squares: [Float]) {
+        var sums = [Float](repeating: 0, count: s.batch * s.channels), squares = sums
+        guard s.count > 0 else { return (sums, squares) }
+        shift.withUnsafeBufferPointer { k in
+            sums.withUnsafeMutableBufferPointer { su in
+                squares.withUnsafeMutableBufferPointer { sq in
+                    let k = k.baseAddress!, su = su.baseAddress!, sq = sq.baseAddress!, xp = x.pointer
+                    let blocks = s.blocks, sp = s.spatial, inner = s.inner, channels = s.channels
+                    parallelChunks(s.batch * blocks, costPerItem: sp * inner) { r in
+                        for nb in r {
+                            let n = nb / blocks, c0 = (nb % blocks) &* inner
+                            let o = n &* channels &+ c0, ko = perSample ? o : c0
+                            let base = xp + nb &* sp &* inner
+                            if inner == 16 {
+                                let kv = load16(k + ko)
+                                var a = SIMD16<Float>(), b = a
+                                for p in 0..<sp {
+                                    let v = load16(base + p &* 16) - kv
+                                    a += v
+                                    b += v * v
+                                }
+                                store16(a, su + o)
+                                store16(b, sq + o)
+                            } else {
+                                let (a, b) = planeMoments(base, sp, k[ko])
+                                su[o] = a
+                                sq[o] = b
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (sums, squares)
+    }
+
+    /// Sums of `x - k` and `(x - k)²` over `n` contiguous floats, 16 lanes at a time.
+    @inline(__always)
+    static func planeMoments(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ k: Float) -> (Float, Float) {
+        let kv = SIMD16<Float>(repeating: k)
+        var a = SIMD16<Float>(), b = a
+        var p = 0
+        while p &+ 16 <= n {
+            let v = load16(x + p) - kv
+            a += v
+            b += v * v
+            p &+= 16
+        }
+        var ta = a.sum(), tb = b.sum()
+        while p < n {
+            let v = x[p] - k
+            ta += v
+            tb += v * v
+            p &+= 1
+        }
+        return (ta, tb)
+    }
+
+    /// Sums over space of `g` and of `g * (x - center)` for every (sample, channel); `center` is per channel.
+    public static func dotSums(_ g: FloatBuffer, _ x: FloatBuffer, _ s: ChannelShape, center: [Float])
+        -> (sums: [Float], dots: [Float]) {
+        var sums = [Float](repeating: 0, count: s.batch * s.channels), dots = sums
+        guard s.count > 0 else { return (sums, dots) }
+        center.withUnsafeBufferPointer { m in
+            sums.withUnsafeMutableBufferPointer { su in
+                dots.withUnsafeMutableBufferPointer { dt in
+                    let m = m.baseAddress!, su = su.baseAddress!, dt = dt.baseAddress!
+                    let gp = g.pointer, xp = x.pointer
+                    let blocks = s.blocks, sp = s.spatial, inner = s.inner, channels = s.channels
+                    parallelChunks(s.batch * blocks, costPerItem: 2 * sp * inner) { r in
+                        for nb in r {
+                            let n = nb / blocks, c0 = (nb % blocks) &* inner
+                            let o = n &* channels &+ c0
+                            let off = nb &* sp &* inner
+                            let gb = gp + off, xb = xp + off
+                            if inner == 16 {
+                                let mv = load16(m + c0)
+                                var a = SIMD16<Float>(), b = a
+                                for p in 0..<sp {
+                                    let gv = load16(gb + p &* 16)
+                                    a += gv
+                                    b += gv * (load16(xb + p &* 16) - mv)
+                                }
+                                store16(a, su + o)
+                                store16(b, dt + o)
+                            } else {
+                                let mc = m[c0], mv = SIMD16<Float>(repeating: mc)
+                                var a = SIMD16<Float>(), b = a
+                                var p = 0
+                                while p &+ 16 <= sp {
+                                    let gv = load16(gb + p)
+                                    a += gv
+                                    b += gv * (load16(xb + p) - mv)
+                                    p &+= 16
+                                }
+                                var ta = a.sum(), tb = b.sum()
+                                while p < sp {
+                                    ta += gb[p]
+                                    tb += gb[p] * (xb[p] - mc)
+                                    p &+= 1
+                                }
+                                su[o] = ta
+                                dt[o] = tb
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (sums, dots)
+    }
+
+    /// `out = a * p + b * q + d` with coefficients per channel, or per (sample, channel) when `perSample`;
+    /// `q` and `b` may be absent (then `out = a * p + d`). `out` may not alias `p` or `q`.
+    public static func affine(_ p: FloatBuffer, _ q: FloatBuffer?, _ out: FloatBuffer, _ s: ChannelShape,
+                              a: [Float], b: [Float]?, d: [Float], perSample: Bool) {
+        guard s.count > 0 else { return }
+        let bq = b ?? a
+        a.withUnsafeBufferPointer { a in
+            bq.withUnsafeBufferPointer { b in
+                d.withUnsafeBufferPointer { d in
+                    let a = a.baseAddress!, b = b.baseAddress!, d = d.baseAddress!
+                    let pp = p.pointer, qp = q?.pointer, op = out.pointer
+                    let blocks = s.blocks, sp = s.spatial, inner = s.inner, channels = s.channels
+                    parallelChunks(s.batch * blocks, costPerItem: sp * inner) { r in
+                        for nb in r {
+                            let n = nb / blocks, c0 = (nb % blocks) &* inner
+                            let ko = perSample ? n &* channels &+ c0 : c0
+                            let off = nb &* sp &* inner
+                            let pb = pp + off, ob = op + off
+                            if inner == 16 {
+                                let av = load16(a + ko), dv = load16(d + ko)
+                                if let qp {
+                                    let bv = load16(b + ko), qb = qp + off
+                                    for i in 0..<sp {
+                                        let j = i &* 16
+                                        store16(av * load16(pb + j) + bv * load16(qb + j) + dv, ob + j)
+                                    }
+                                } else {
+                                    for i in 0..<sp {
+                                        let j = i &* 16
+                                        store16(av * load16(pb + j) + dv, ob + j)
+                                    }
+                                }
+                            } else {
+                                let ac = a[ko], dc = d[ko]
+                                if let qp {
+                                    let bc = b[ko], qb = qp + off
+                                    for i in 0..<sp { ob[i] = ac * pb[i] + bc * qb[i] + dc }
+                                } else {
+                                    for i in 0..<sp { ob[i] = ac * pb[i] + dc }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Naive twins of `BatchNormKernels`, indexing every scalar through its logical (n, c, p) coordinates.
+public enum NaiveBatchNormKernels {
+    @inline(__always)
+    static func offset(_ s: ChannelShape, _ n: Int, _ c: Int, _ p: Int) -> Int {
+        ((n * s.blocks + c / s.inner) * s.spatial + p) * s.inner + c % s.inner
+    }
+
+    public static func shiftedMoments(_ x: FloatBuffer, _ s: ChannelShape, shift: [Float], perSample: Bool)
+        -> (sums: [Float], squares: [Float]) {
+        var sums = [Float](repeating: 0, count: s.batch * s.channels), squares = sums
+        withExtendedLifetime(x) {
+            for n in 0..<s.batch {
+                for c in 0..<s.channels {
+                    let k = Double(shift[perSample ? n * s.channels + c : c])
+                    var a = 0.0, b = 0.0
+                    for p in 0..<s.spatial {
+                        let v = Double(x.pointer[offset(s, n, c, p)]) - k
+                        a += v
+                        b += v * v
+                    }
+                    sums[n * s.channels + c] = Float(a)
+                    squares[n * s.channels + c] = Float(b)
+                }
+            }
+        }
+        return (sums, squares)
+    }
+
+    public static func dotSums(_ g: FloatBuffer, _ x: FloatBuffer, _ s: ChannelShape, center: [Float])
+        -> (sums: [Float], dots: [Float]) {
+        var sums = [Float](repeating: 0, count: s.batch * s.channels), dots = sums
+        withExtendedLifetime((g, x)) {
+            for n in 0..<s.batch {
+                for c in 0..<s.channels {
+                    var a = 0.0, b = 0.0
+                    for p in 0..<s.spatial {
+                        let i = offset(s, n, c, p)
+                        a += Double(g.pointer[i])
+                        b += Double(g.pointer[i]) * (Double(x.pointer[i]) - Double(center[c]))
+                    }
+                    sums[n * s.channels + c] = Float(a)
+                    dots[n * s.channels + c] = Float(b)
+                }
+            }
+        }
+        return (sums, dots)
+    }
+
+    public static func affine(_ p: FloatBuffer, _ q: FloatBuffer?, _ out: FloatBuffer, _ s: ChannelShape,
+                              a: [Float], b: [Float]?, d: [Float], perSample: Bool) {
+        withExtendedLifetime((p, q, out)) {
+            for n in 0..<s.batch {
+                for c in 0..<s.channels {
+                    let k = perSample ? n * s.channels + c : c
+                    for i in 0..<s.spatial {
+                        let j = offset(s, n, c, i)
+                        var v = a[k] * p.pointer[j] + d[k]
+                        if let q, let b { v = a[k] * p.pointer[j] + b[k] * q.pointer[j] + d[k] }
+                        out.pointer[j] = v
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension BatchNormKernels {
+    /// The first scalar (spatial position 0 of sample 0) of every channel, or of every (sample, channel)
+    /// when `perSample`: a cheap shift for `shiftedMoments`.
+    public static func firstElements(_ x: FloatBuffer, _ s: ChannelShape, perSample: Bool) -> [Float] {
+        let samples = perSample ? s.batch : 1
+        var out = [Float](repeating: 0, count: samples * s.channels)
+        guard s.count > 0 else { return out }
+        let p = x.pointer
+        for n in 0..<samples {
+            for c in 0..<s.channels {
+                out[n * s.channels + c] = p[(n * s.blocks + c / s.inner) * s.spatial * s.inner + c % s.inner]
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,249 @@
+/// Pooling windows along one axis: output `i` reads inputs `starts[i] ..< ends[i]`.
+public struct PoolWindows: Sendable, Equatable {
+    public var starts: [Int]
+    public var ends: [Int]
+
+    public init(starts: [Int], ends: [Int]) {
+        precondition(starts.count == ends.count, "window starts and ends differ in count")
+        self.starts = starts
+        self.ends = ends
+    }
+
+    /// The number of outputs.
+    public var count: Int { starts.count }
+
+    /// PyTorch's sliding windows (floor mode): `(size + 2 padding - kernel) / stride + 1` outputs, each
+    /// window clipped to the input (padding reads nothing).
+    public static func sliding(size: Int, kernel: Int, stride: Int, padding: Int) -> PoolWindows {
+        let outputs = max(0, (size + 2 * padding - kernel) / stride + 1)
+        let starts = (0..<outputs).map { $0 * stride - padding }
+        return PoolWindows(starts: starts.map { max($0, 0) }, ends: starts.map { min($0 + kernel, size) })
+    }
+
+    /// PyTorch's adaptive windows: output `i` reads `floor(i size / outputs) ..< ceil((i + 1) size / outputs)`.
+    public static func adaptive(size: Int, outputs: Int) -> PoolWindows {
+        PoolWindows(starts: (0..<outputs).map { $0 * size / outputs },
+                    ends: (0..<outputs).map { (($0 + 1) * size + outputs - 1) / outputs })
+    }
+}
+
+/// The geometry of a pooling: `planes` (sample, channel-block) planes of `height x width` elements of
+/// `inner` floats (1 plain, 16 blocked), pooled over `rows x cols` windows.
+public struct PoolGeometry: Sendable {
+    public var planes: Int
+    public var inner: Int
+    public var height: Int
+    public var width: Int
+    public var rows: PoolWindows
+    public var cols: PoolWindows
+
+    public init(planes: Int, inner: Int, height: Int, width: Int, rows: PoolWindows, cols: PoolWindows) {
+        self.planes = planes
+        self.inner = inner
+        self.height = height
+        self.width = width
+        self.rows = rows
+        self.cols = cols
+    }
+
+    var inPlane: Int { height * width * inner }
+    var outPlane: Int { rows.count * cols.count * inner }
+}
+
+/// Max and average pooling over windows, forward and backward, for both layouts.
+public enum PoolingKernels {
+    /// `out = max over each window` (empty windows give -inf).
+    public static func max(_ x: FloatBuffer, _ out: FloatBuffer, _ g: PoolGeometry) {
+        let xp = x.pointer, op = out.pointer
+        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
+        let oh = g.rows.count, ow = g.cols.count, w = g.width, inner = g.inner
+        parallelChunks(g.planes, costPerItem: Swift.max(g.inPlane, g.outPlane) * 4) { r in
+            for plane in r {
+                let xb = xp + plane &* g.inPlane, ob = op + plane &* g.outPlane
+                for i in 0..<oh {
+                    for j in 0..<ow {
+                        let o = ob + (i &* ow &+ j) &* inner
+                        if inner == 16 {
+                            var m = SIMD16<Float>(repeating: -.infinity)
+                            for y in rs[i]..<re[i] {
+                                for x in cs[j]..<ce[j] {
+                                    // Compare-and-blend: `pointwiseMax` runs lane by lane here (~25x slower).
+                                    let v = load16(xb + (y &* w &+ x) &* 16)
+                                    m = m.replacing(with: v, where: v .> m)
+                                }
+                            }
+                            store16(m, o)
+                        } else {
+                            var m = -Float.infinity
+                            for y in rs[i]..<re[i] {
+                                for x in cs[j]..<ce[j] {
+                                    let v = xb[y &* w &+ x]
+                                    m = v > m ? v : m
+                                }
+                            }
+                            o.pointee = m
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `dx` = the output gradient `gy` routed to the first (row-major) maximum of each window, as PyTorch
+    /// does (the same strict comparison as `max`); overlapping windows add up.
+    public static func maxBackward(_ gy: FloatBuffer, _ x: FloatBuffer, _ dx: FloatBuffer, _ g: PoolGeometry) {
+        let gp = gy.pointer, xp = x.pointer, dp = dx.pointer
+        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
+        let oh = g.rows.count, ow = g.cols.count, w = g.width, inner = g.inner
+        parallelChunks(g.planes, costPerItem: Swift.max(g.inPlane, g.outPlane) * 4) { r in
+            for plane in r {
+                let xb = xp + plane &* g.inPlane, db = dp + plane &* g.inPlane
+                let gb = gp + plane &* g.outPlane
+                db.update(repeating: 0, count: g.inPlane)
+                for i in 0..<oh {
+                    for j in 0..<ow {
+                        let o = (i &* ow &+ j) &* inner
+                        if inner == 16 {
+                            // Lane-wise argmax by compare-and-blend, then a masked add per window position
+                            // (extracting lanes for a scatter is slow here).
+                            var best = SIMD16<Float>(repeating: -.infinity)
+                            var at = SIMD16<Int32>(repeating: -1)
+                            for y in rs[i]..<re[i] {
+                                for x in cs[j]..<ce[j] {
+                                    let k = y &* w &+ x
+                                    let v = load16(xb + k &* 16)
+                                    let better = v .> best
+                                    best = best.replacing(with: v, where: better)
+                                    at = at.replacing(with: Int32(truncatingIfNeeded: k), where: better)
+                                }
+                            }
+                            let gv = load16(gb + o), zero = SIMD16<Float>()
+                            for y in rs[i]..<re[i] {
+                                for x in cs[j]..<ce[j] {
+                                    let k = y &* w &+ x, d = db + k &* 16
+                                    let hit = at .== SIMD16<Int32>(repeating: Int32(truncatingIfNeeded: k))
+                                    store16(load16(d) + zero.replacing(with: gv, where: hit), d)
+                                }
+                            }
+                        } else {
+                            var best = -Float.infinity, at = -1
+                            for y in rs[i]..<re[i] {
+                                for x in cs[j]..<ce[j] {
+                                    let k = y &* w &+ x
+                                    if xb[k] > best { best = xb[k]; at = k }
+                                }
+                            }
+                            if at >= 0 { db[at] += gb[o] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `out = sum over each window / divisor`, where a nil divisor means the window's own size.
+    public static func average(_ x: FloatBuffer, _ out: FloatBuffer, _ g: PoolGeometry, divisor: Float?) {
+        let xp = x.pointer, op = out.pointer
+        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
+        let oh = g.rows.count, ow = g.cols.count, w = g.width, inner = g.inner
+        parallelChunks(g.planes, costPerItem: Swift.max(g.inPlane, g.outPlane) * 4) { r in
+            for plane in r {
+                let xb = xp + plane &* g.inPlane, ob = op + plane &* g.outPlane
+                for i in 0..<oh {
+                    for j in 0..<ow {
+                        let o = ob + (i &* ow &+ j) &* inner
+                        let scale = 1 / (divisor ?? Float((re[i] - rs[i]) * (ce[j] - cs[j])))
+                        if inner == 16 {
+                            var s = SIMD16<Float>()
+                            for y in rs[i]..<re[i] {
+                                for x in cs[j]..<ce[j] { s += load16(xb + (y &* w &+ x) &* 16) }
+                            }
+                            store16(s * scale, o)
+                        } else {
+                            var s: Float = 0
+                            for y in rs[i]..<re[i] {
+                                for x in cs[j]..<ce[j] { s += xb[y &* w &+ x] }
+                            }
+                            o.pointee = s * scale
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `dx` = each window's output gradient spread evenly (`/ divisor`) over the window; overlaps add up.
+    public static func averageBackward(_ gy: FloatBuffer, _ dx: FloatBuffer, _ g: PoolGeometry, divisor: Float?) {
+        let gp = gy.pointer, dp = dx.pointer
+        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
+        let oh = g.rows.count, ow = g.cols.count, w = g.width, inner = g.inner
+        parallelChunks(g.planes, costPerItem: Swift.max(g.inPlane, g.outPlane) * 4) { r in
+            for plane in r {
+                let db = dp + plane &* g.inPlane, gb = gp + plane &* g.outPlane
+                db.update(repeating: 0, count: g.inPlane)
+                for i in 0..<oh {
+                    for j in 0..<ow {
+                        let o = gb + (i &* ow &+ j) &* inner
+                        let scale = 1 / (divisor ?? Float((re[i] - rs[i]) * (ce[j] - cs[j])))
+                        if inner == 16 {
+                            let v = load16(o) * scale
+                            for y in rs[i]..<re[i] {
+                                for x in cs[j]..<ce[j] {
+                                    let k = db + (y &* w &+ x) &* 16
+                                    store16(load16(k) + v, k)
+                                }
+                            }
+                        } else {
+                            let v = o.pointee * scale
+                            for y in rs[i]..<re[i] {
+                                for x in cs[j]..<ce[j] { db[y &* w &+ x] += v }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Naive twins of the pooling kernels, straight from PyTorch's definitions on plain NCHW arrays
+/// (`planes = N * C`): windows at `i * stride - padding`, padding excluded from the max and counted in
+/// the average (`count_include_pad`).
+public enum NaivePoolingKernels {
+    public static func max(_ x: [Float], planes: Int, height: Int, width: Int,
+                           kernel: Int, stride: Int, padding: Int) -> [Float] {
+        pool(x, planes: planes, height: height, width: width, kernel: kernel, stride: stride, padding: padding) {
+            $0.max() ?? -.infinity
+        }
+    }
+
+    public static func average(_ x: [Float], planes: Int, height: Int, width: Int,
+                               kernel: Int, stride: Int, padding: Int) -> [Float] {
+        pool(x, planes: planes, height: height, width: width, kernel: kernel, stride: stride, padding: padding) {
+            $0.reduce(0, +) / Float(kernel * kernel)
+        }
+    }
+
+    static func pool(_ x: [Float], planes: Int, height: Int, width: Int, kernel: Int, stride: Int, padding: Int,
+                     _ reduce: ([Float]) -> Float) -> [Float] {
+        let oh = (height + 2 * padding - kernel) / stride + 1, ow = (width + 2 * padding - kernel) / stride + 1
+        var out: [Float] = []
+        for p in 0..<planes {
+            for i in 0..<oh {
+                for j in 0..<ow {
+                    var window: [Float] = []
+                    for dy in 0..<kernel {
+                        for dx in 0..<kernel {
+                            let y = i * stride - padding + dy, x0 = j * stride - padding + dx
+                            if y >= 0 && y < height && x0 >= 0 && x0 < width {
+                                window.append(x[(p * height + y) * width + x0])
+                            }
+                        }
+                    }
+                    out.append(reduce(window))
+                }
+            }
+        }
+        return out
+    }
+}
