@@ -40,5 +40,6 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Tensors"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
     ]
 )
