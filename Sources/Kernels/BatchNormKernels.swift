@@ -1,6 +1,6 @@
-/// The three loops batch norm and channel statistics are built from, for both layouts (`inner` 1 or 16):
+/// The three loops batch norm and channel statistics are built from, for both layouts (`inner` 1, 8 or 16):
 /// per-(sample, channel) shifted moments, per-(sample, channel) gradient dot products, and a per-channel
-/// affine map. Each touches the activation once; on the blocked layout the inner loop is 16 lanes wide.
+/// affine map. Each touches the activation once; on the blocked layouts the inner loop is one block (8 or 16 lanes) wide.
 /// Per-(sample, channel) results are indexed `n * channels + c`.
 public enum BatchNormKernels {
     /// Sums over space of `x - shift` and of `(x - shift)²` for every (sample, channel). `shift` is indexed
@@ -20,17 +20,10 @@ public enum BatchNormKernels {
                             let n = nb / blocks, c0 = (nb % blocks) &* inner
                             let o = n &* channels &+ c0, ko = perSample ? o : c0
                             let base = xp + nb &* sp &* inner
-                            if inner == 16 {
-                                let kv = load16(k + ko)
-                                var a = SIMD16<Float>(), b = a
-                                for p in 0..<sp {
-                                    let v = load16(base + p &* 16) - kv
-                                    a += v
-                                    b += v * v
-                                }
-                                store16(a, su + o)
-                                store16(b, sq + o)
-                            } else {
+                            switch inner {
+                            case 16: blockMoments(base, sp, k + ko, su + o, sq + o, SIMD16<Float>.self)
+                            case 8: blockMoments(base, sp, k + ko, su + o, sq + o, SIMD8<Float>.self)
+                            default:
                                 let (a, b) = planeMoments(base, sp, k[ko])
                                 su[o] = a
                                 sq[o] = b
@@ -41,6 +34,22 @@ public enum BatchNormKernels {
             }
         }
         return (sums, squares)
+    }
+
+    /// Per-lane sums of `x - k` and `(x - k)²` over the `n` positions of one blocked (sample, block) plane.
+    @inline(__always)
+    static func blockMoments<V: ChannelLanes>(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ k: UnsafePointer<Float>,
+                                              _ sums: UnsafeMutablePointer<Float>, _ squares: UnsafeMutablePointer<Float>,
+                                              _: V.Type) {
+        let w = V.scalarCount, kv: V = load(k)
+        var a = V(), b = a
+        for p in 0..<n {
+            let v: V = load(x + p &* w) - kv
+            a += v
+            b += v * v
+        }
+        store(a, sums)
+        store(b, squares)
     }
 
     /// Sums of `x - k` and `(x - k)²` over `n` contiguous floats, 16 lanes at a time.
@@ -82,17 +91,10 @@ public enum BatchNormKernels {
                             let o = n &* channels &+ c0
                             let off = nb &* sp &* inner
                             let gb = gp + off, xb = xp + off
-                            if inner == 16 {
-                                let mv = load16(m + c0)
-                                var a = SIMD16<Float>(), b = a
-                                for p in 0..<sp {
-                                    let gv = load16(gb + p &* 16)
-                                    a += gv
-                                    b += gv * (load16(xb + p &* 16) - mv)
-                                }
-                                store16(a, su + o)
-                                store16(b, dt + o)
-                            } else {
+                            switch inner {
+                            case 16: blockDots(gb, xb, sp, m + c0, su + o, dt + o, SIMD16<Float>.self)
+                            case 8: blockDots(gb, xb, sp, m + c0, su + o, dt + o, SIMD8<Float>.self)
+                            default:
                                 let mc = m[c0], mv = SIMD16<Float>(repeating: mc)
                                 var a = SIMD16<Float>(), b = a
                                 var p = 0
@@ -119,6 +121,22 @@ public enum BatchNormKernels {
         return (sums, dots)
     }
 
+    /// Per-lane sums of `g` and `g * (x - m)` over the `n` positions of one blocked (sample, block) plane.
+    @inline(__always)
+    static func blockDots<V: ChannelLanes>(_ g: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ n: Int,
+                                           _ m: UnsafePointer<Float>, _ sums: UnsafeMutablePointer<Float>,
+                                           _ dots: UnsafeMutablePointer<Float>, _: V.Type) {
+        let w = V.scalarCount, mv: V = load(m)
+        var a = V(), b = a
+        for p in 0..<n {
+            let gv: V = load(g + p &* w)
+            a += gv
+            b += gv * (load(x + p &* w) - mv)
+        }
+        store(a, sums)
+        store(b, dots)
+    }
+
     /// `out = a * p + b * q + d` with coefficients per channel, or per (sample, channel) when `perSample`;
     /// `q` and `b` may be absent (then `out = a * p + d`). `out` may not alias `p` or `q`.
     public static func affine(_ p: FloatBuffer, _ q: FloatBuffer?, _ out: FloatBuffer, _ s: ChannelShape,
@@ -137,21 +155,10 @@ public enum BatchNormKernels {
                             let ko = perSample ? n &* channels &+ c0 : c0
                             let off = nb &* sp &* inner
                             let pb = pp + off, ob = op + off
-                            if inner == 16 {
-                                let av = load16(a + ko), dv = load16(d + ko)
-                                if let qp {
-                                    let bv = load16(b + ko), qb = qp + off
-                                    for i in 0..<sp {
-                                        let j = i &* 16
-                                        store16(av * load16(pb + j) + bv * load16(qb + j) + dv, ob + j)
-                                    }
-                                } else {
-                                    for i in 0..<sp {
-                                        let j = i &* 16
-                                        store16(av * load16(pb + j) + dv, ob + j)
-                                    }
-                                }
-                            } else {
+                            switch inner {
+                            case 16: blockAffine(pb, qp.map { $0 + off }, ob, sp, a + ko, b + ko, d + ko, SIMD16<Float>.self)
+                            case 8: blockAffine(pb, qp.map { $0 + off }, ob, sp, a + ko, b + ko, d + ko, SIMD8<Float>.self)
+                            default:
                                 let ac = a[ko], dc = d[ko]
                                 if let qp {
                                     let bc = b[ko], qb = qp + off
@@ -163,6 +170,29 @@ public enum BatchNormKernels {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+extension BatchNormKernels {
+    /// `out = a * p + b * q + d` (or `a * p + d` without `q`) over the `n` positions of one blocked plane,
+    /// with per-lane coefficients.
+    @inline(__always)
+    static func blockAffine<V: ChannelLanes>(_ p: UnsafeMutablePointer<Float>, _ q: UnsafeMutablePointer<Float>?,
+                                             _ out: UnsafeMutablePointer<Float>, _ n: Int, _ a: UnsafePointer<Float>,
+                                             _ b: UnsafePointer<Float>, _ d: UnsafePointer<Float>, _: V.Type) {
+        let w = V.scalarCount, av: V = load(a), dv: V = load(d)
+        if let q {
+            let bv: V = load(b)
+            for i in 0..<n {
+                let j = i &* w
+                store(av * load(p + j) + bv * load(q + j) + dv, out + j)
+            }
+        } else {
+            for i in 0..<n {
+                let j = i &* w
+                store(av * load(p + j) + dv, out + j)
             }
         }
     }

@@ -1,5 +1,5 @@
 /// Separable 2-D index maps over planes of `height x width` elements of `inner` floats (1 plain,
-/// 16 blocked): nearest upsampling, reflection padding, cropping and shifted reflection are all
+/// 8 or 16 blocked): nearest upsampling, reflection padding, cropping and shifted reflection are all
 /// `out[i, j] = x[rows[i], cols[j]]` for some maps; their gradients are the matching scatter-adds.
 public enum GatherKernels {
     /// `out[plane, i, j] = x[plane, rows[i], cols[j]]`, or zero where either map entry is negative.
@@ -21,12 +21,10 @@ public enum GatherKernels {
                                 continue
                             }
                             let xrow = xb + y &* width &* inner
-                            if inner == 16 {
-                                for j in 0..<ow {
-                                    let x = cols![j]
-                                    store16(x < 0 ? SIMD16() : load16(xrow + x &* 16), orow + j &* 16)
-                                }
-                            } else {
+                            switch inner {
+                            case 16: gatherRow(xrow, orow, cols!, ow, SIMD16<Float>.self)
+                            case 8: gatherRow(xrow, orow, cols!, ow, SIMD8<Float>.self)
+                            default:
                                 for j in 0..<ow {
                                     let x = cols![j]
                                     orow[j] = x < 0 ? 0 : xrow[x]
@@ -56,12 +54,10 @@ public enum GatherKernels {
                             let y = rows![i]
                             if y < 0 { continue }
                             let grow = gb + i &* ow &* inner, drow = db + y &* width &* inner
-                            if inner == 16 {
-                                for j in 0..<ow {
-                                    let x = cols![j]
-                                    if x >= 0 { store16(load16(drow + x &* 16) + load16(grow + j &* 16), drow + x &* 16) }
-                                }
-                            } else {
+                            switch inner {
+                            case 16: scatterAddRow(grow, drow, cols!, ow, SIMD16<Float>.self)
+                            case 8: scatterAddRow(grow, drow, cols!, ow, SIMD8<Float>.self)
+                            default:
                                 for j in 0..<ow {
                                     let x = cols![j]
                                     if x >= 0 { drow[x] += grow[j] }
@@ -71,6 +67,28 @@ public enum GatherKernels {
                     }
                 }
             }
+        }
+    }
+
+    /// `orow[j] = xrow[cols[j]]` (zero for negative entries), one vector of lanes per position.
+    @inline(__always)
+    static func gatherRow<V: ChannelLanes>(_ xrow: UnsafeMutablePointer<Float>, _ orow: UnsafeMutablePointer<Float>,
+                                           _ cols: UnsafePointer<Int>, _ ow: Int, _: V.Type) {
+        let lanes = V.scalarCount
+        for j in 0..<ow {
+            let x = cols[j]
+            store(x < 0 ? V() : load(xrow + x &* lanes), orow + j &* lanes)
+        }
+    }
+
+    /// `drow[cols[j]] += grow[j]` over non-negative entries, one vector of lanes per position.
+    @inline(__always)
+    static func scatterAddRow<V: ChannelLanes>(_ grow: UnsafeMutablePointer<Float>, _ drow: UnsafeMutablePointer<Float>,
+                                               _ cols: UnsafePointer<Int>, _ ow: Int, _: V.Type) {
+        let lanes = V.scalarCount
+        for j in 0..<ow {
+            let x = cols[j]
+            if x >= 0 { store(load(drow + x &* lanes) + load(grow + j &* lanes) as V, drow + x &* lanes) }
         }
     }
 }

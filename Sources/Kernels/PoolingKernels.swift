@@ -28,7 +28,7 @@ public struct PoolWindows: Sendable, Equatable {
 }
 
 /// The geometry of a pooling: `planes` (sample, channel-block) planes of `height x width` elements of
-/// `inner` floats (1 plain, 16 blocked), pooled over `rows x cols` windows.
+/// `inner` floats (1 plain, 8 or 16 blocked), pooled over `rows x cols` windows.
 public struct PoolGeometry: Sendable {
     public var planes: Int
     public var inner: Int
@@ -50,41 +50,54 @@ public struct PoolGeometry: Sendable {
     var outPlane: Int { rows.count * cols.count * inner }
 }
 
-/// Max and average pooling over windows, forward and backward, for both layouts.
+/// Max and average pooling over windows, forward and backward, for both layouts: one plane at a time,
+/// the blocked planes with one vector of `inner` (8 or 16) lanes per position.
 public enum PoolingKernels {
     /// `out = max over each window` (empty windows give -inf).
     public static func max(_ x: FloatBuffer, _ out: FloatBuffer, _ g: PoolGeometry) {
         let xp = x.pointer, op = out.pointer
-        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
-        let oh = g.rows.count, ow = g.cols.count, w = g.width, inner = g.inner
         parallelChunks(g.planes, costPerItem: Swift.max(g.inPlane, g.outPlane) * 4) { r in
             for plane in r {
                 let xb = xp + plane &* g.inPlane, ob = op + plane &* g.outPlane
-                for i in 0..<oh {
-                    for j in 0..<ow {
-                        let o = ob + (i &* ow &+ j) &* inner
-                        if inner == 16 {
-                            var m = SIMD16<Float>(repeating: -.infinity)
-                            for y in rs[i]..<re[i] {
-                                for x in cs[j]..<ce[j] {
-                                    // Compare-and-blend: `pointwiseMax` runs lane by lane here (~25x slower).
-                                    let v = load16(xb + (y &* w &+ x) &* 16)
-                                    m = m.replacing(with: v, where: v .> m)
-                                }
-                            }
-                            store16(m, o)
-                        } else {
-                            var m = -Float.infinity
-                            for y in rs[i]..<re[i] {
-                                for x in cs[j]..<ce[j] {
-                                    let v = xb[y &* w &+ x]
-                                    m = v > m ? v : m
-                                }
-                            }
-                            o.pointee = m
-                        }
+                switch g.inner {
+                case 16: maxPlane(xb, ob, g, SIMD16<Float>.self)
+                case 8: maxPlane(xb, ob, g, SIMD8<Float>.self)
+                default: maxPlane(xb, ob, g)
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func maxPlane<V: ChannelLanes>(_ xb: UnsafeMutablePointer<Float>, _ ob: UnsafeMutablePointer<Float>,
+                                          _ g: PoolGeometry, _: V.Type) {
+        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
+        let ow = g.cols.count, w = g.width, lanes = V.scalarCount
+        for i in 0..<g.rows.count {
+            for j in 0..<ow {
+                var m = V(repeating: -.infinity)
+                for y in rs[i]..<re[i] {
+                    for x in cs[j]..<ce[j] { m = V.maxBlend(m, load(xb + (y &* w &+ x) &* lanes)) }
+                }
+                store(m, ob + (i &* ow &+ j) &* lanes)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func maxPlane(_ xb: UnsafeMutablePointer<Float>, _ ob: UnsafeMutablePointer<Float>, _ g: PoolGeometry) {
+        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
+        let ow = g.cols.count, w = g.width
+        for i in 0..<g.rows.count {
+            for j in 0..<ow {
+                var m = -Float.infinity
+                for y in rs[i]..<re[i] {
+                    for x in cs[j]..<ce[j] {
+                        let v = xb[y &* w &+ x]
+                        m = v > m ? v : m
                     }
                 }
+                ob[i &* ow &+ j] = m
             }
         }
     }
@@ -93,50 +106,62 @@ public enum PoolingKernels {
     /// does (the same strict comparison as `max`); overlapping windows add up.
     public static func maxBackward(_ gy: FloatBuffer, _ x: FloatBuffer, _ dx: FloatBuffer, _ g: PoolGeometry) {
         let gp = gy.pointer, xp = x.pointer, dp = dx.pointer
-        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
-        let oh = g.rows.count, ow = g.cols.count, w = g.width, inner = g.inner
         parallelChunks(g.planes, costPerItem: Swift.max(g.inPlane, g.outPlane) * 4) { r in
             for plane in r {
                 let xb = xp + plane &* g.inPlane, db = dp + plane &* g.inPlane
                 let gb = gp + plane &* g.outPlane
                 db.update(repeating: 0, count: g.inPlane)
-                for i in 0..<oh {
-                    for j in 0..<ow {
-                        let o = (i &* ow &+ j) &* inner
-                        if inner == 16 {
-                            // Lane-wise argmax by compare-and-blend, then a masked add per window position
-                            // (extracting lanes for a scatter is slow here).
-                            var best = SIMD16<Float>(repeating: -.infinity)
-                            var at = SIMD16<Int32>(repeating: -1)
-                            for y in rs[i]..<re[i] {
-                                for x in cs[j]..<ce[j] {
-                                    let k = y &* w &+ x
-                                    let v = load16(xb + k &* 16)
-                                    let better = v .> best
-                                    best = best.replacing(with: v, where: better)
-                                    at = at.replacing(with: Int32(truncatingIfNeeded: k), where: better)
-                                }
-                            }
-                            let gv = load16(gb + o), zero = SIMD16<Float>()
-                            for y in rs[i]..<re[i] {
-                                for x in cs[j]..<ce[j] {
-                                    let k = y &* w &+ x, d = db + k &* 16
-                                    let hit = at .== SIMD16<Int32>(repeating: Int32(truncatingIfNeeded: k))
-                                    store16(load16(d) + zero.replacing(with: gv, where: hit), d)
-                                }
-                            }
-                        } else {
-                            var best = -Float.infinity, at = -1
-                            for y in rs[i]..<re[i] {
-                                for x in cs[j]..<ce[j] {
-                                    let k = y &* w &+ x
-                                    if xb[k] > best { best = xb[k]; at = k }
-                                }
-                            }
-                            if at >= 0 { db[at] += gb[o] }
-                        }
+                switch g.inner {
+                case 16: maxBackwardPlane(gb, xb, db, g, SIMD16<Float>.self)
+                case 8: maxBackwardPlane(gb, xb, db, g, SIMD8<Float>.self)
+                default: maxBackwardPlane(gb, xb, db, g)
+                }
+            }
+        }
+    }
+
+    /// Lane-wise argmax by compare-and-blend, then a masked add per window position (extracting lanes
+    /// for a scatter is slow here).
+    @inline(__always)
+    static func maxBackwardPlane<V: ChannelLanes>(_ gb: UnsafeMutablePointer<Float>, _ xb: UnsafeMutablePointer<Float>,
+                                                  _ db: UnsafeMutablePointer<Float>, _ g: PoolGeometry, _: V.Type) {
+        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
+        let ow = g.cols.count, w = g.width, lanes = V.scalarCount
+        for i in 0..<g.rows.count {
+            for j in 0..<ow {
+                var best = V(repeating: -.infinity), at = V.noIndices
+                for y in rs[i]..<re[i] {
+                    for x in cs[j]..<ce[j] {
+                        let k = y &* w &+ x
+                        V.argmaxStep(&best, &at, load(xb + k &* lanes), Int32(truncatingIfNeeded: k))
                     }
                 }
+                let gv: V = load(gb + (i &* ow &+ j) &* lanes)
+                for y in rs[i]..<re[i] {
+                    for x in cs[j]..<ce[j] {
+                        let k = y &* w &+ x, d = db + k &* lanes
+                        store(load(d) + V.routed(gv, at, Int32(truncatingIfNeeded: k)), d)
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func maxBackwardPlane(_ gb: UnsafeMutablePointer<Float>, _ xb: UnsafeMutablePointer<Float>,
+                                 _ db: UnsafeMutablePointer<Float>, _ g: PoolGeometry) {
+        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
+        let ow = g.cols.count, w = g.width
+        for i in 0..<g.rows.count {
+            for j in 0..<ow {
+                var best = -Float.infinity, at = -1
+                for y in rs[i]..<re[i] {
+                    for x in cs[j]..<ce[j] {
+                        let k = y &* w &+ x
+                        if xb[k] > best { best = xb[k]; at = k }
+                    }
+                }
+                if at >= 0 { db[at] += gb[i &* ow &+ j] }
             }
         }
     }
@@ -144,30 +169,48 @@ public enum PoolingKernels {
     /// `out = sum over each window / divisor`, where a nil divisor means the window's own size.
     public static func average(_ x: FloatBuffer, _ out: FloatBuffer, _ g: PoolGeometry, divisor: Float?) {
         let xp = x.pointer, op = out.pointer
-        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
-        let oh = g.rows.count, ow = g.cols.count, w = g.width, inner = g.inner
         parallelChunks(g.planes, costPerItem: Swift.max(g.inPlane, g.outPlane) * 4) { r in
             for plane in r {
                 let xb = xp + plane &* g.inPlane, ob = op + plane &* g.outPlane
-                for i in 0..<oh {
-                    for j in 0..<ow {
-                        let o = ob + (i &* ow &+ j) &* inner
-                        let scale = 1 / (divisor ?? Float((re[i] - rs[i]) * (ce[j] - cs[j])))
-                        if inner == 16 {
-                            var s = SIMD16<Float>()
-                            for y in rs[i]..<re[i] {
-                                for x in cs[j]..<ce[j] { s += load16(xb + (y &* w &+ x) &* 16) }
-                            }
-                            store16(s * scale, o)
-                        } else {
-                            var s: Float = 0
-                            for y in rs[i]..<re[i] {
-                                for x in cs[j]..<ce[j] { s += xb[y &* w &+ x] }
-                            }
-                            o.pointee = s * scale
-                        }
-                    }
+                switch g.inner {
+                case 16: averagePlane(xb, ob, g, divisor, SIMD16<Float>.self)
+                case 8: averagePlane(xb, ob, g, divisor, SIMD8<Float>.self)
+                default: averagePlane(xb, ob, g, divisor)
                 }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func averagePlane<V: ChannelLanes>(_ xb: UnsafeMutablePointer<Float>, _ ob: UnsafeMutablePointer<Float>,
+                                      _ g: PoolGeometry, _ divisor: Float?, _: V.Type) {
+        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
+        let ow = g.cols.count, w = g.width, lanes = V.scalarCount
+        for i in 0..<g.rows.count {
+            for j in 0..<ow {
+                let scale = 1 / (divisor ?? Float((re[i] - rs[i]) * (ce[j] - cs[j])))
+                var s = V()
+                for y in rs[i]..<re[i] {
+                    for x in cs[j]..<ce[j] { s += load(xb + (y &* w &+ x) &* lanes) }
+                }
+                store(s * scale, ob + (i &* ow &+ j) &* lanes)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func averagePlane(_ xb: UnsafeMutablePointer<Float>, _ ob: UnsafeMutablePointer<Float>,
+                             _ g: PoolGeometry, _ divisor: Float?) {
+        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
+        let ow = g.cols.count, w = g.width
+        for i in 0..<g.rows.count {
+            for j in 0..<ow {
+                let scale = 1 / (divisor ?? Float((re[i] - rs[i]) * (ce[j] - cs[j])))
+                var s: Float = 0
+                for y in rs[i]..<re[i] {
+                    for x in cs[j]..<ce[j] { s += xb[y &* w &+ x] }
+                }
+                ob[i &* ow &+ j] = s * scale
             }
         }
     }
@@ -175,31 +218,49 @@ public enum PoolingKernels {
     /// `dx` = each window's output gradient spread evenly (`/ divisor`) over the window; overlaps add up.
     public static func averageBackward(_ gy: FloatBuffer, _ dx: FloatBuffer, _ g: PoolGeometry, divisor: Float?) {
         let gp = gy.pointer, dp = dx.pointer
-        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
-        let oh = g.rows.count, ow = g.cols.count, w = g.width, inner = g.inner
         parallelChunks(g.planes, costPerItem: Swift.max(g.inPlane, g.outPlane) * 4) { r in
             for plane in r {
                 let db = dp + plane &* g.inPlane, gb = gp + plane &* g.outPlane
                 db.update(repeating: 0, count: g.inPlane)
-                for i in 0..<oh {
-                    for j in 0..<ow {
-                        let o = gb + (i &* ow &+ j) &* inner
-                        let scale = 1 / (divisor ?? Float((re[i] - rs[i]) * (ce[j] - cs[j])))
-                        if inner == 16 {
-                            let v = load16(o) * scale
-                            for y in rs[i]..<re[i] {
-                                for x in cs[j]..<ce[j] {
-                                    let k = db + (y &* w &+ x) &* 16
-                                    store16(load16(k) + v, k)
-                                }
-                            }
-                        } else {
-                            let v = o.pointee * scale
-                            for y in rs[i]..<re[i] {
-                                for x in cs[j]..<ce[j] { db[y &* w &+ x] += v }
-                            }
-                        }
+                switch g.inner {
+                case 16: averageBackwardPlane(gb, db, g, divisor, SIMD16<Float>.self)
+                case 8: averageBackwardPlane(gb, db, g, divisor, SIMD8<Float>.self)
+                default: averageBackwardPlane(gb, db, g, divisor)
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func averageBackwardPlane<V: ChannelLanes>(_ gb: UnsafeMutablePointer<Float>, _ db: UnsafeMutablePointer<Float>,
+                                              _ g: PoolGeometry, _ divisor: Float?, _: V.Type) {
+        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
+        let ow = g.cols.count, w = g.width, lanes = V.scalarCount
+        for i in 0..<g.rows.count {
+            for j in 0..<ow {
+                let scale = 1 / (divisor ?? Float((re[i] - rs[i]) * (ce[j] - cs[j])))
+                let v: V = load(gb + (i &* ow &+ j) &* lanes) * scale
+                for y in rs[i]..<re[i] {
+                    for x in cs[j]..<ce[j] {
+                        let k = db + (y &* w &+ x) &* lanes
+                        store(load(k) + v, k)
                     }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func averageBackwardPlane(_ gb: UnsafeMutablePointer<Float>, _ db: UnsafeMutablePointer<Float>,
+                                     _ g: PoolGeometry, _ divisor: Float?) {
+        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
+        let ow = g.cols.count, w = g.width
+        for i in 0..<g.rows.count {
+            for j in 0..<ow {
+                let scale = 1 / (divisor ?? Float((re[i] - rs[i]) * (ce[j] - cs[j])))
+                let v = gb[i &* ow &+ j] * scale
+                for y in rs[i]..<re[i] {
+                    for x in cs[j]..<ce[j] { db[y &* w &+ x] += v }
                 }
             }
         }

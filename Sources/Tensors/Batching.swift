@@ -14,7 +14,7 @@ extension Tensor {
         }
         var shape = first.shape
         shape[axis] = tensors.reduce(0) { $0 + $1.shape[axis] }
-        // Blocked storage [N, C/16, H, W, 16] is contiguous per sample and per channel block, so a
+        // Blocked storage [N, C/block, H, W, block] is contiguous per sample and per channel block, so a
         // concatenation along N, or along C of blocked parts, is the same chunk copy as in plain layout.
         let layout: Layout = first.layout == .blocked && axis <= 1
             && tensors.allSatisfy({ Tensor.canBlock($0.shape) }) ? .blocked : .plain

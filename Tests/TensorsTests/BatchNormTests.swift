@@ -6,7 +6,7 @@ import Tensors
     var rng = SeededGenerator(seed: 11)
 
     @Test mutating func kernelsMatchNaiveTwinsInBothLayouts() {
-        for (inner, spatial) in [(1, 7), (1, 37), (16, 5)] {
+        for (inner, spatial) in [(1, 7), (1, 37), (8, 5), (8, 37), (16, 5)] {
             let s = ChannelShape(batch: 3, channels: 32, spatial: spatial, inner: inner)
             let x = Tensor.randomNormal([s.count], mean: 2, using: &rng), g = Tensor.randomNormal([s.count], using: &rng)
             let q = Tensor.randomNormal([s.count], using: &rng)

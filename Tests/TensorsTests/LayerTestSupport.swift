@@ -35,3 +35,30 @@ func probedGradients(_ inputs: [Tensor], probe: Tensor, _ f: ([Tensor]) -> Tenso
 }
 
 let bothLayouts: [Layout] = [.plain, .blocked]
+
+/// Plain NCHW scalars reordered to `[N, C/inner, spatial, inner]`, whatever the machine's `channelBlock`
+/// (kernel tests run every block width on every machine).
+func blockedScalars(_ x: [Float], batch: Int, channels: Int, spatial: Int, inner: Int) -> [Float] {
+    var out = x
+    for n in 0..<batch {
+        for c in 0..<channels {
+            for p in 0..<spatial {
+                out[((n * channels / inner + c / inner) * spatial + p) * inner + c % inner] = x[(n * channels + c) * spatial + p]
+            }
+        }
+    }
+    return out
+}
+
+/// The inverse of `blockedScalars`.
+func plainScalars(_ x: [Float], batch: Int, channels: Int, spatial: Int, inner: Int) -> [Float] {
+    var out = x
+    for n in 0..<batch {
+        for c in 0..<channels {
+            for p in 0..<spatial {
+                out[(n * channels + c) * spatial + p] = x[((n * channels / inner + c / inner) * spatial + p) * inner + c % inner]
+            }
+        }
+    }
+    return out
+}

@@ -20,6 +20,32 @@ import Tensors
         }
     }
 
+    @Test mutating func blockedKernelsMatchPlainOnesForEveryBlockWidth() {
+        let (n, c, h, w) = (2, 32, 7, 6)
+        let x = Tensor.randomNormal([n, c, h, w], using: &rng).scalars
+        let windows = [PoolWindows.sliding(size: h, kernel: 3, stride: 2, padding: 1),
+                       PoolWindows.sliding(size: w, kernel: 3, stride: 2, padding: 1)]
+        let (oh, ow) = (windows[0].count, windows[1].count)
+        let gy = Tensor.randomNormal([n * c * oh * ow], using: &rng).scalars
+        func run(_ inner: Int) -> [[Float]] {
+            let geometry = PoolGeometry(planes: n * c / inner, inner: inner, height: h, width: w,
+                                        rows: windows[0], cols: windows[1])
+            let xb = Tensor(shape: [x.count], scalars: blockedScalars(x, batch: n, channels: c, spatial: h * w, inner: inner))
+            let gb = Tensor(shape: [gy.count], scalars: blockedScalars(gy, batch: n, channels: c, spatial: oh * ow, inner: inner))
+            let outs = (0..<4).map { Tensor(uninitializedShape: [$0 < 2 ? gy.count : x.count]) }
+            PoolingKernels.max(xb.buffer, outs[0].buffer, geometry)
+            PoolingKernels.average(xb.buffer, outs[1].buffer, geometry, divisor: nil)
+            PoolingKernels.maxBackward(gb.buffer, xb.buffer, outs[2].buffer, geometry)
+            PoolingKernels.averageBackward(gb.buffer, outs[3].buffer, geometry, divisor: 9)
+            return outs.enumerated().map { i, t in
+                plainScalars(t.scalars, batch: n, channels: c, spatial: i < 2 ? oh * ow : h * w, inner: inner)
+            }
+        }
+        let plain = run(1)
+        #expect(plain[0] == NaivePoolingKernels.max(x, planes: n * c, height: h, width: w, kernel: 3, stride: 2, padding: 1))
+        for inner in [8, 16] { #expect(run(inner) == plain, "inner \(inner)") }
+    }
+
     @Test func matchPyTorchInBothLayouts() {
         let x = golden("pool.x")
         let ops: [(String, (Tensor) -> Tensor)] = [

@@ -1,3 +1,4 @@
+import Kernels
 import Testing
 import Tensors
 
@@ -15,6 +16,25 @@ import Tensors
                 expectClose(d[0], golden("\(name).dx"), 1e-6, "\(name) dx \(layout)")
             }
         }
+    }
+
+    @Test mutating func blockedGatherMatchesPlainForEveryBlockWidth() {
+        let (n, c, h, w) = (2, 32, 3, 4), rows = [-1, 0, 2, 1, 1], cols = [1, -1, 0, 3, 2, 2]
+        let x = Tensor.randomNormal([n, c, h, w], using: &rng).scalars
+        let g = Tensor.randomNormal([n * c * rows.count * cols.count], using: &rng).scalars
+        func run(_ inner: Int) -> [[Float]] {
+            let xb = Tensor(shape: [x.count], scalars: blockedScalars(x, batch: n, channels: c, spatial: h * w, inner: inner))
+            let gb = Tensor(shape: [g.count], scalars: blockedScalars(g, batch: n, channels: c, spatial: rows.count * cols.count,
+                                                                      inner: inner))
+            let y = Tensor(uninitializedShape: [g.count]), dx = Tensor(uninitializedShape: [x.count])
+            GatherKernels.gather(xb.buffer, y.buffer, planes: n * c / inner, inner: inner, height: h, width: w, rows: rows, cols: cols)
+            GatherKernels.scatterAdd(gb.buffer, dx.buffer, planes: n * c / inner, inner: inner, height: h, width: w,
+                                     rows: rows, cols: cols)
+            return [plainScalars(y.scalars, batch: n, channels: c, spatial: rows.count * cols.count, inner: inner),
+                    plainScalars(dx.scalars, batch: n, channels: c, spatial: h * w, inner: inner)]
+        }
+        let plain = run(1)
+        for inner in [8, 16] { #expect(run(inner) == plain, "inner \(inner)") }
     }
 
     @Test func smallExamplesByHand() {
