@@ -1,6 +1,5 @@
-/// The three loops batch norm and channel statistics are built from, for both layouts (`inner` 1, 8 or 16):
-/// per-(sample, channel) shifted moments, per-(sample, channel) gradient dot products, and a per-channel
-/// affine map. Each touches the activation once; on the blocked layouts the inner loop is one block (8 or 16 lanes) wide.
+/// The loops batch norm and channel statistics are built from, for both layouts (`inner` 1, 8 or 16):
+/// per-(sample, channel) sums, shifted moments and gradient dot products, and a per-channel affine map. Each touches the activation once; on the blocked layouts the inner loop is one block (8 or 16 lanes) wide.
 /// Per-(sample, channel) results are indexed `n * channels + c`.
 public enum BatchNormKernels {
     /// Sums over space of `x - shift` and of `(x - shift)²` for every (sample, channel). `shift` is indexed
@@ -34,6 +33,43 @@ public enum BatchNormKernels {
             }
         }
         return (sums, squares)
+    }
+
+    /// Sums over space of `x` for every (sample, channel) (`channelSums`, bias gradients).
+    public static func sums(_ x: FloatBuffer, _ s: ChannelShape) -> [Float] {
+        var sums = [Float](repeating: 0, count: s.batch * s.channels)
+        guard s.count > 0 else { return sums }
+        sums.withUnsafeMutableBufferPointer { su in
+            let su = su.baseAddress!, xp = x.pointer
+            let blocks = s.blocks, sp = s.spatial, inner = s.inner, channels = s.channels
+            parallelChunks(s.batch * blocks, costPerItem: sp * inner) { r in
+                for nb in r {
+                    let o = nb / blocks &* channels &+ nb % blocks &* inner
+                    let base = xp + nb &* sp &* inner
+                    switch inner {
+                    case 16: store(blockSum(base, sp, SIMD16<Float>.self), su + o)
+                    case 8: store(blockSum(base, sp, SIMD8<Float>.self), su + o)
+                    default: su[o] = planeMoments(base, sp, 0).0
+                    }
+                }
+            }
+        }
+        return sums
+    }
+
+    /// Per-lane sums over the `n` positions of one blocked (sample, block) plane.
+    @inline(__always)
+    static func blockSum<V: ChannelLanes>(_ x: UnsafeMutablePointer<Float>, _ n: Int, _: V.Type) -> V {
+        let w = V.scalarCount
+        var a = V(), b = V()
+        var p = 0
+        while p &+ 2 <= n {
+            a += load(x + p &* w)
+            b += load(x + (p &+ 1) &* w)
+            p &+= 2
+        }
+        if p < n { a += load(x + p &* w) }
+        return a + b
     }
 
     /// Per-lane sums of `x - k` and `(x - k)²` over the `n` positions of one blocked (sample, block) plane.
@@ -224,6 +260,10 @@ public enum NaiveBatchNormKernels {
             }
         }
         return (sums, squares)
+    }
+
+    public static func sums(_ x: FloatBuffer, _ s: ChannelShape) -> [Float] {
+        shiftedMoments(x, s, shift: [Float](repeating: 0, count: s.channels), perSample: false).sums
     }
 
     public static func dotSums(_ g: FloatBuffer, _ x: FloatBuffer, _ s: ChannelShape, center: [Float])

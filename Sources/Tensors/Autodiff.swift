@@ -117,7 +117,7 @@ extension Tensor {
         precondition(shape == other.shape, "gradient shapes differ: \(shape) vs \(other.shape)")
         let rhs = other.converted(to: layout)
         let out = Tensor(uninitializedShape: shape, layout: layout)
-        Loops.zip(buffer, rhs.buffer, out.buffer, count) { $0 + $1 }
+        Loops.zip(buffer, rhs.buffer, out.buffer, count, Add())
         return out
     }
 }

@@ -45,7 +45,7 @@ public func mseLoss(_ a: Tensor, _ b: Tensor) -> Tensor {
     return loss.recording([a, b]) { g, need in
         let scale = 2 * g.item / Float(max(count, 1))
         let da = Tensor(uninitializedShape: a.shape, layout: a.layout)
-        Loops.zip(a.buffer, bb.buffer, da.buffer, count) { (x, y) in scale * (x - y) }
+        Loops.zip(a.buffer, bb.buffer, da.buffer, count, ScaledDifference(scale: scale))
         return [need[0] ? da : nil, need[1] ? -da : nil]
     }
 }

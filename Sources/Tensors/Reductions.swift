@@ -1,10 +1,9 @@
 import Kernels
 
 extension Tensor {
-    /// The sum of all scalars, as a rank-0 tensor (accumulated in double precision).
+    /// The sum of all scalars, as a rank-0 tensor (float partial sums added up in double precision).
     public func sum() -> Tensor {
-        var total = 0.0
-        withExtendedLifetime(self) { for i in 0..<count { total += Double(buffer.pointer[i]) } }
+        let total = Loops.sum(buffer, count)
         let shape = self.shape, layout = self.layout
         return Tensor(Float(total)).recording([self]) { g, _ in
             [Tensor(repeating: g.item, shape: shape, layout: layout)]
@@ -16,18 +15,9 @@ extension Tensor {
 
     /// Per-channel sums of a 4-D tensor over batch and space: shape `[C]`.
     public func channelSums() -> Tensor {
-        let (n, c, s, inner) = channelView
-        var sums = [Double](repeating: 0, count: c)
-        let blocks = c / inner
-        withExtendedLifetime(self) {
-            let p = buffer.pointer
-            for nb in 0..<(n * blocks) {
-                let cb = nb % blocks, base = nb * s * inner
-                for i in 0..<(s * inner) { sums[cb * inner + i % inner] += Double(p[base + i]) }
-            }
-        }
+        let (_, c, _, _) = channelView
         let shape = self.shape
-        return Tensor(shape: [c], scalars: sums.map { Float($0) }).recording([self]) { g, _ in
+        return Tensor(shape: [c], scalars: channelSums(channelShape)).recording([self]) { g, _ in
             [g.reshaped(to: [1, c, 1, 1]).broadcast(to: shape)]
         }
     }

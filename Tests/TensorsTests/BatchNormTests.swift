@@ -26,6 +26,8 @@ import Tensors
                     #expect(maxAbsDifference(o1, o2) < 1e-5)
                 }
             }
+            let sums = BatchNormKernels.sums(x.buffer, s), naiveSums = NaiveBatchNormKernels.sums(x.buffer, s)
+            #expect(zip(sums, naiveSums).allSatisfy { abs($0 - $1) < 1e-3 })
             let m = (0..<32).map { Float($0) / 10 }
             let fast = BatchNormKernels.dotSums(g.buffer, x.buffer, s, center: m)
             let slow = NaiveBatchNormKernels.dotSums(g.buffer, x.buffer, s, center: m)
