@@ -48,6 +48,24 @@ public struct PoolGeometry: Sendable {
 
     var inPlane: Int { height * width * inner }
     var outPlane: Int { rows.count * cols.count * inner }
+
+    /// Calls `body(output position, rows y0..<y1, columns x0..<x1)` for every window, row-major.
+    @inline(__always)
+    func forEachWindow(_ body: (Int, Int, Int, Int, Int) -> Void) {
+        rows.starts.withUnsafeBufferPointer { rs in
+            rows.ends.withUnsafeBufferPointer { re in
+                cols.starts.withUnsafeBufferPointer { cs in
+                    cols.ends.withUnsafeBufferPointer { ce in
+                        let ow = ce.count
+                        for i in 0..<re.count {
+                            let y0 = rs[i], y1 = re[i], o = i &* ow
+                            for j in 0..<ow { body(o &+ j, y0, y1, cs[j], ce[j]) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Max and average pooling over windows, forward and backward, for both layouts: one plane at a time,
@@ -71,34 +89,30 @@ public enum PoolingKernels {
     @inline(__always)
     static func maxPlane<V: ChannelLanes>(_ xb: UnsafeMutablePointer<Float>, _ ob: UnsafeMutablePointer<Float>,
                                           _ g: PoolGeometry, _: V.Type) {
-        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
-        let ow = g.cols.count, w = g.width, lanes = V.scalarCount
-        for i in 0..<g.rows.count {
-            for j in 0..<ow {
-                var m = V(repeating: -.infinity)
-                for y in rs[i]..<re[i] {
-                    for x in cs[j]..<ce[j] { m = V.maxBlend(m, load(xb + (y &* w &+ x) &* lanes)) }
-                }
-                store(m, ob + (i &* ow &+ j) &* lanes)
+        let lanes = V.scalarCount, rowStride = g.width &* lanes
+        g.forEachWindow { o, y0, y1, x0, x1 in
+            var m = V(repeating: -.infinity)
+            var row = xb + y0 &* rowStride
+            for _ in y0..<y1 {
+                for x in x0..<x1 { m = V.maxBlend(m, load(row + x &* lanes)) }
+                row += rowStride
             }
+            store(m, ob + o &* lanes)
         }
     }
 
     @inline(__always)
     static func maxPlane(_ xb: UnsafeMutablePointer<Float>, _ ob: UnsafeMutablePointer<Float>, _ g: PoolGeometry) {
-        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
-        let ow = g.cols.count, w = g.width
-        for i in 0..<g.rows.count {
-            for j in 0..<ow {
-                var m = -Float.infinity
-                for y in rs[i]..<re[i] {
-                    for x in cs[j]..<ce[j] {
-                        let v = xb[y &* w &+ x]
-                        m = v > m ? v : m
-                    }
+        let w = g.width
+        g.forEachWindow { o, y0, y1, x0, x1 in
+            var m = -Float.infinity
+            for y in y0..<y1 {
+                for x in x0..<x1 {
+                    let v = xb[y &* w &+ x]
+                    m = v > m ? v : m
                 }
-                ob[i &* ow &+ j] = m
             }
+            ob[o] = m
         }
     }
 
@@ -125,23 +139,20 @@ public enum PoolingKernels {
     @inline(__always)
     static func maxBackwardPlane<V: ChannelLanes>(_ gb: UnsafeMutablePointer<Float>, _ xb: UnsafeMutablePointer<Float>,
                                                   _ db: UnsafeMutablePointer<Float>, _ g: PoolGeometry, _: V.Type) {
-        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
-        let ow = g.cols.count, w = g.width, lanes = V.scalarCount
-        for i in 0..<g.rows.count {
-            for j in 0..<ow {
-                var best = V(repeating: -.infinity), at = V.noIndices
-                for y in rs[i]..<re[i] {
-                    for x in cs[j]..<ce[j] {
-                        let k = y &* w &+ x
-                        V.argmaxStep(&best, &at, load(xb + k &* lanes), Int32(truncatingIfNeeded: k))
-                    }
+        let w = g.width, lanes = V.scalarCount
+        g.forEachWindow { o, y0, y1, x0, x1 in
+            var best = V(repeating: -.infinity), at = V.noIndices
+            for y in y0..<y1 {
+                for x in x0..<x1 {
+                    let k = y &* w &+ x
+                    V.argmaxStep(&best, &at, load(xb + k &* lanes), Int32(truncatingIfNeeded: k))
                 }
-                let gv: V = load(gb + (i &* ow &+ j) &* lanes)
-                for y in rs[i]..<re[i] {
-                    for x in cs[j]..<ce[j] {
-                        let k = y &* w &+ x, d = db + k &* lanes
-                        store(load(d) + V.routed(gv, at, Int32(truncatingIfNeeded: k)), d)
-                    }
+            }
+            let gv: V = load(gb + o &* lanes)
+            for y in y0..<y1 {
+                for x in x0..<x1 {
+                    let k = y &* w &+ x, d = db + k &* lanes
+                    store(load(d) + V.routed(gv, at, Int32(truncatingIfNeeded: k)), d)
                 }
             }
         }
@@ -150,19 +161,16 @@ public enum PoolingKernels {
     @inline(__always)
     static func maxBackwardPlane(_ gb: UnsafeMutablePointer<Float>, _ xb: UnsafeMutablePointer<Float>,
                                  _ db: UnsafeMutablePointer<Float>, _ g: PoolGeometry) {
-        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
-        let ow = g.cols.count, w = g.width
-        for i in 0..<g.rows.count {
-            for j in 0..<ow {
-                var best = -Float.infinity, at = -1
-                for y in rs[i]..<re[i] {
-                    for x in cs[j]..<ce[j] {
-                        let k = y &* w &+ x
-                        if xb[k] > best { best = xb[k]; at = k }
-                    }
+        let w = g.width
+        g.forEachWindow { o, y0, y1, x0, x1 in
+            var best = -Float.infinity, at = -1
+            for y in y0..<y1 {
+                for x in x0..<x1 {
+                    let k = y &* w &+ x
+                    if xb[k] > best { best = xb[k]; at = k }
                 }
-                if at >= 0 { db[at] += gb[i &* ow &+ j] }
             }
+            if at >= 0 { db[at] += gb[o] }
         }
     }
 
@@ -183,35 +191,29 @@ public enum PoolingKernels {
 
     @inline(__always)
     static func averagePlane<V: ChannelLanes>(_ xb: UnsafeMutablePointer<Float>, _ ob: UnsafeMutablePointer<Float>,
-                                      _ g: PoolGeometry, _ divisor: Float?, _: V.Type) {
-        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
-        let ow = g.cols.count, w = g.width, lanes = V.scalarCount
-        for i in 0..<g.rows.count {
-            for j in 0..<ow {
-                let scale = 1 / (divisor ?? Float((re[i] - rs[i]) * (ce[j] - cs[j])))
-                var s = V()
-                for y in rs[i]..<re[i] {
-                    for x in cs[j]..<ce[j] { s += load(xb + (y &* w &+ x) &* lanes) }
-                }
-                store(s * scale, ob + (i &* ow &+ j) &* lanes)
+                                              _ g: PoolGeometry, _ divisor: Float?, _: V.Type) {
+        let lanes = V.scalarCount, rowStride = g.width &* lanes, fixedScale = divisor.map { 1 / $0 }
+        g.forEachWindow { o, y0, y1, x0, x1 in
+            var s = V()
+            var row = xb + y0 &* rowStride
+            for _ in y0..<y1 {
+                for x in x0..<x1 { s += load(row + x &* lanes) }
+                row += rowStride
             }
+            store(s * (fixedScale ?? 1 / Float((y1 &- y0) &* (x1 &- x0))), ob + o &* lanes)
         }
     }
 
     @inline(__always)
     static func averagePlane(_ xb: UnsafeMutablePointer<Float>, _ ob: UnsafeMutablePointer<Float>,
                              _ g: PoolGeometry, _ divisor: Float?) {
-        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
-        let ow = g.cols.count, w = g.width
-        for i in 0..<g.rows.count {
-            for j in 0..<ow {
-                let scale = 1 / (divisor ?? Float((re[i] - rs[i]) * (ce[j] - cs[j])))
-                var s: Float = 0
-                for y in rs[i]..<re[i] {
-                    for x in cs[j]..<ce[j] { s += xb[y &* w &+ x] }
-                }
-                ob[i &* ow &+ j] = s * scale
+        let w = g.width, fixedScale = divisor.map { 1 / $0 }
+        g.forEachWindow { o, y0, y1, x0, x1 in
+            var s: Float = 0
+            for y in y0..<y1 {
+                for x in x0..<x1 { s += xb[y &* w &+ x] }
             }
+            ob[o] = s * (fixedScale ?? 1 / Float((y1 &- y0) &* (x1 &- x0)))
         }
     }
 
@@ -233,19 +235,14 @@ public enum PoolingKernels {
 
     @inline(__always)
     static func averageBackwardPlane<V: ChannelLanes>(_ gb: UnsafeMutablePointer<Float>, _ db: UnsafeMutablePointer<Float>,
-                                              _ g: PoolGeometry, _ divisor: Float?, _: V.Type) {
-        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
-        let ow = g.cols.count, w = g.width, lanes = V.scalarCount
-        for i in 0..<g.rows.count {
-            for j in 0..<ow {
-                let scale = 1 / (divisor ?? Float((re[i] - rs[i]) * (ce[j] - cs[j])))
-                let v: V = load(gb + (i &* ow &+ j) &* lanes) * scale
-                for y in rs[i]..<re[i] {
-                    for x in cs[j]..<ce[j] {
-                        let k = db + (y &* w &+ x) &* lanes
-                        store(load(k) + v, k)
-                    }
-                }
+                                                      _ g: PoolGeometry, _ divisor: Float?, _: V.Type) {
+        let lanes = V.scalarCount, rowStride = g.width &* lanes, fixedScale = divisor.map { 1 / $0 }
+        g.forEachWindow { o, y0, y1, x0, x1 in
+            let v: V = load(gb + o &* lanes) * (fixedScale ?? 1 / Float((y1 &- y0) &* (x1 &- x0)))
+            var row = db + y0 &* rowStride
+            for _ in y0..<y1 {
+                for x in x0..<x1 { store(load(row + x &* lanes) + v, row + x &* lanes) }
+                row += rowStride
             }
         }
     }
@@ -253,15 +250,11 @@ public enum PoolingKernels {
     @inline(__always)
     static func averageBackwardPlane(_ gb: UnsafeMutablePointer<Float>, _ db: UnsafeMutablePointer<Float>,
                                      _ g: PoolGeometry, _ divisor: Float?) {
-        let rs = g.rows.starts, re = g.rows.ends, cs = g.cols.starts, ce = g.cols.ends
-        let ow = g.cols.count, w = g.width
-        for i in 0..<g.rows.count {
-            for j in 0..<ow {
-                let scale = 1 / (divisor ?? Float((re[i] - rs[i]) * (ce[j] - cs[j])))
-                let v = gb[i &* ow &+ j] * scale
-                for y in rs[i]..<re[i] {
-                    for x in cs[j]..<ce[j] { db[y &* w &+ x] += v }
-                }
+        let w = g.width, fixedScale = divisor.map { 1 / $0 }
+        g.forEachWindow { o, y0, y1, x0, x1 in
+            let v = gb[o] * (fixedScale ?? 1 / Float((y1 &- y0) &* (x1 &- x0)))
+            for y in y0..<y1 {
+                for x in x0..<x1 { db[y &* w &+ x] += v }
             }
         }
     }
