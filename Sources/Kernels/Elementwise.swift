@@ -32,7 +32,7 @@ public enum Loops {
     }
 
     /// `out = f(a, channel)` over a 4-D buffer stored as `[batch, blocks, spatial, inner]`, where
-    /// channel `c = block * inner + lane` and `inner` is 1 (plain NCHW) or `Reorder.block` (oneDNN's nChw16c or nChw8c).
+    /// channel `c = block * inner + lane` and `inner` is 1 (plain NCHW) or `Reorder.block` (oneDNN's nChw16c).
     @inlinable
     public static func channelMap(_ a: FloatBuffer, _ out: FloatBuffer,
                                   batch: Int, channels: Int, spatial: Int, inner: Int,

@@ -4,13 +4,13 @@ import Kernels
 public enum Layout: Sendable, Equatable {
     /// Row-major in the logical shape (NCHW for images), as PyTorch stores a contiguous tensor.
     case plain
-    /// oneDNN's `nChw16c` (AVX-512) or `nChw8c` (AVX2), as `channelBlock` says: 4-D only, channels a
-    /// multiple of the block, stored `[N, C/block, H, W, block]`. Convolutions run about 2.5x faster
-    /// on it (ENGINE.md), so activations stay in it between ops.
+    /// oneDNN's `nChw16c` (`channelBlock` = 16): 4-D only, channels a multiple of the block, stored
+    /// `[N, C/block, H, W, block]`. Convolutions run about 2.5x faster on it (ENGINE.md), so
+    /// activations stay in it between ops.
     case blocked
 }
 
-/// Channels per block in the `.blocked` layout: 16 on AVX-512 machines, 8 on AVX2 ones.
+/// Channels per block in the `.blocked` layout (16; see `Reorder.block`).
 public let channelBlock = Reorder.block
 
 /// A float32 tensor with a PyTorch logical shape, value semantics and an optional autodiff node.
