@@ -46,9 +46,10 @@ public struct ConvShape: Hashable, Sendable, CustomStringConvertible {
 
 /// 2-D convolutions on oneDNN, with primitives and reorders cached by shape.
 ///
-/// Activations use the caller's layouts when oneDNN has a fast kernel for them; when it would fall back
-/// to its slow reference code (e.g. blocked source with plain destination, or the backward passes of a
-/// 1-channel first layer), it picks its own layouts and the activations are reordered around the call.
+/// Activations use the caller's layouts when oneDNN has a direct kernel for them; when it would fall
+/// back to its reference or im2col + gemm code (plain layouts, blocked source with plain destination,
+/// nChw16c on an AVX2-only CPU), it picks its own layouts and the activations are reordered around
+/// the call.
 public enum Convolution {
     /// Which pass a primitive computes.
     public enum Pass: Sendable { case forward, backwardData, backwardWeights }
@@ -88,7 +89,7 @@ public enum Convolution {
     // MARK: - Plans
 
     /// A convolution primitive and, per argument whose layout differs from the caller's, the reorder
-    /// between them (caller -> primitive for inputs, primitive -> caller for outputs). Weights always
+    /// between them (caller -> primitive for inputs, primitive -> caller for outputs). Weights usually
     /// have one: PyTorch's plain weights are reordered to the blocked format oneDNN chose on every
     /// call, since they change every training step.
     final class Plan: Sendable {
@@ -138,7 +139,11 @@ public enum Convolution {
         let what = "\(pass) \(s)"
 
         var primitive = makePrimitive(s, pass, bias: bias, src: src, dst: dst, what)
-        if primitive.implementation.hasPrefix("ref") {
+        // Measured on AVX2: oneDNN's reference code is ~100x slower, and its im2col + gemm code 1.7-2.5x
+        // slower, than its jit kernels on layouts it picks plus reorders; except with a 1-channel
+        // input, which blocking would pad to a whole block (gemm is then 1.5x faster).
+        let impl = primitive.implementation
+        if impl.hasPrefix("ref") || (impl.contains("gemm") && s.inChannels > 1) {
             let anySrc = OneDNN.memoryDesc([s.batch, s.inChannels, s.height, s.width], dnnl_format_tag_any)
             let anyDst = OneDNN.memoryDesc([s.batch, s.outChannels, s.outHeight, s.outWidth], dnnl_format_tag_any)
             primitive = makePrimitive(s, pass, bias: bias, src: anySrc, dst: anyDst, what)

@@ -3,7 +3,7 @@ import Synchronization
 
 /// Shared oneDNN state and helpers: the CPU engine, a pool of streams, status checks and memory
 /// descriptors. oneDNN runs its own OpenMP threads (`OMP_NUM_THREADS`, default all cores).
-public enum OneDNN {
+enum OneDNN {
     /// The CPU engine, created on first use.
     nonisolated(unsafe) static let engine: dnnl_engine_t = {
         var engine: dnnl_engine_t?
@@ -60,7 +60,7 @@ public enum OneDNN {
 
 /// A oneDNN primitive and its descriptor. Executions bring their own scratchpad (user scratchpad
 /// mode), so one primitive may run on several threads at once.
-public final class Primitive: @unchecked Sendable {
+final class Primitive: @unchecked Sendable {
     let desc: dnnl_primitive_desc_t
     let primitive: dnnl_primitive_t
     /// What the primitive is, for error messages.
@@ -107,7 +107,7 @@ public final class Primitive: @unchecked Sendable {
     }
 
     /// The name of the implementation oneDNN picked, e.g. `jit:avx512_common`, `gemm:jit` or `ref:any`.
-    public var implementation: String {
+    var implementation: String {
         var name: UnsafePointer<CChar>?
         OneDNN.check(dnnl_primitive_desc_query(desc, dnnl_query_impl_info_str, 0, &name), "dnnl_primitive_desc_query")
         return name.map { String(cString: $0) } ?? "?"
@@ -115,8 +115,8 @@ public final class Primitive: @unchecked Sendable {
 
     /// Runs the primitive on `args` (`DNNL_ARG_*`, buffer) and waits for it to finish.
     func execute(_ args: [(Int32, FloatBuffer)]) {
-        let scratch = FloatBuffer(capacity: floats(DNNL_ARG_SCRATCHPAD))
-        let all = args + (scratch.capacity > 0 ? [(DNNL_ARG_SCRATCHPAD, scratch)] : [])
+        let scratch = floats(DNNL_ARG_SCRATCHPAD)
+        let all = scratch > 0 ? args + [(DNNL_ARG_SCRATCHPAD, FloatBuffer(capacity: scratch))] : args
         var execArgs: [dnnl_exec_arg_t] = []
         for (arg, buffer) in all {
             var md = memoryDesc(arg)

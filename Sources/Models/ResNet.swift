@@ -77,8 +77,9 @@ public final class ResNet: Module {
     }
 
     /// CIFAR-style ResNet-20 (He et al. 2016) with 1x1-conv+BN projection shortcuts and torchvision names.
-    public static func resnet20(numClasses: Int = 10, inChannels: Int = 1, seed: UInt64 = 0) -> ResNet {
-        ResNet(basic: true, layers: [3, 3, 3], widths: [16, 32, 64], imagenetStem: false,
+    public static func resnet20(numClasses: Int = 10, inChannels: Int = 1, widths: [Int] = [16, 32, 64],
+                                seed: UInt64 = 0) -> ResNet {
+        ResNet(basic: true, layers: [3, 3, 3], widths: widths, imagenetStem: false,
                numClasses: numClasses, inChannels: inChannels, seed: seed)
     }
 

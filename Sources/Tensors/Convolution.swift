@@ -46,6 +46,9 @@ extension Tensor {
             let s = backward
             let g = g.converted(to: s.destinationBlocked ? .blocked : .plain)
             var grads: [Tensor?] = [nil, nil, nil]
+            if out.count == 0 {  // an empty batch: nothing flows back
+                return [x, wt, b].prefix(b == nil ? 2 : 3).map { $0.map { Tensor.zeros($0.shape) } }
+            }
             if needed[0] {
                 let dx = Tensor(uninitializedShape: x.shape, layout: x.layout)
                 Convolution.backwardData(s, diffDestination: g.buffer, weights: wt.buffer, diffSource: dx.buffer)

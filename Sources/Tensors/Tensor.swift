@@ -10,7 +10,7 @@ public enum Layout: Sendable, Equatable {
     case blocked
 }
 
-/// Channels per block in the `.blocked` layout: 16 on AVX-512 machines, 8 on AVX2 ones.
+/// Channels per block in the `.blocked` layout: 16 on AVX-512 machines, 8 on AVX2 ones (`Reorder.block`).
 public let channelBlock = Reorder.block
 
 /// A float32 tensor with a PyTorch logical shape, value semantics and an optional autodiff node.

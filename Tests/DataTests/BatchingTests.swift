@@ -1,6 +1,6 @@
 import Testing
 import Tensors
-@testable import Data
+import Data
 
 @Suite struct BatchingTests {
     /// 10 images 1x2x3 whose pixels encode the image index: image i is all (i + 1) / 100.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import Tensors
-@testable import Data
+import Data
 
 /// Seeded mutation fuzzing of every parser: each mutated input must be read or rejected with an
 /// error, never crash or hang. Mutations: bit flips, byte sets, truncations, insertions, deletions and
@@ -26,9 +26,9 @@ import Tensors
             let rowBytes = (w * samples * depth + 7) / 8
             var raw = fuzz.bytes(h * (rowBytes + 1) + (fuzz.below(8) == 0 ? fuzz.below(3) - 1 : 0))
             for y in 0..<h where y * (rowBytes + 1) < raw.count { raw[y * (rowBytes + 1)] = UInt8(fuzz.below(6)) }
-            var file = PNG.signature + PNG.chunk("IHDR", PNG.be32(w) + PNG.be32(h) + [UInt8(depth), UInt8(color), 0, 0, 0])
-            if color == 3 { file += PNG.chunk("PLTE", fuzz.bytes(3 * (1 + fuzz.below(8)))) }
-            file += PNG.chunk("IDAT", Zlib.deflate(raw)) + PNG.chunk("IEND", [])
+            var file = pngSignature + pngChunk("IHDR", be32(w) + be32(h) + [UInt8(depth), UInt8(color), 0, 0, 0])
+            if color == 3 { file += pngChunk("PLTE", fuzz.bytes(3 * (1 + fuzz.below(8)))) }
+            file += pngChunk("IDAT", Zlib.deflate(raw)) + pngChunk("IEND", [])
             if (try? PNG.decode(file)) != nil { accepted += 1 }
         }
         #expect(accepted > 1000)  // the mutations do reach the decoder's later stages
@@ -82,7 +82,7 @@ struct Mutator {
     var rng: SeededGenerator
     init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
 
-    mutating func below(_ n: Int) -> Int { uniformIndex(n, &rng) }
+    mutating func below(_ n: Int) -> Int { Int(rng.next().multipliedFullWidth(by: UInt64(n)).high) }
     mutating func bytes(_ n: Int) -> [UInt8] { (0..<max(0, n)).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
 
     /// 1 to 4 random mutations of `input`; `fields` are offsets of 4-byte length/size fields.
@@ -132,7 +132,7 @@ func pngLengthFields(_ png: [UInt8]) -> [Int] {
     var out = [16, 20], o = 8
     while o + 12 <= png.count {
         out.append(o)
-        o += 12 + PNG.readBE32(png, o)
+        o += 12 + readBE32(png, o)
     }
     return out
 }
@@ -141,9 +141,9 @@ func pngLengthFields(_ png: [UInt8]) -> [Int] {
 func resign(_ png: [UInt8]) -> [UInt8] {
     var b = png, o = 8
     while o + 12 <= b.count {
-        let n = PNG.readBE32(b, o)
+        let n = readBE32(b, o)
         guard n <= b.count - o - 12 else { break }
-        let crc = PNG.be32(Int(Zlib.crc32(b[(o + 4)..<(o + 8 + n)])))
+        let crc = be32(Int(Zlib.crc32(b[(o + 4)..<(o + 8 + n)])))
         b.replaceSubrange((o + 8 + n)..<(o + 12 + n), with: crc)
         o += 12 + n
     }

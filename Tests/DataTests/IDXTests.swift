@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import Tensors
-@testable import Data
+import Data
 
 @Suite struct IDXTests {
     @Test func serializeParseRoundTrip() throws {

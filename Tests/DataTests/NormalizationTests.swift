@@ -1,6 +1,6 @@
 import Testing
 import Tensors
-@testable import Data
+import Data
 
 @Suite struct NormalizationTests {
     @Test func appliesAndInvertsPerChannel() throws {

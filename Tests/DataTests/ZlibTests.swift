@@ -1,5 +1,5 @@
 import Testing
-@testable import Data
+import Data
 
 @Suite struct ZlibTests {
     let text = Array(String(repeating: "Fashion-MNIST is a drop-in replacement for MNIST. ", count: 200).utf8)

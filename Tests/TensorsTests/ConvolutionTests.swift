@@ -108,6 +108,41 @@ struct ConvCase: CustomStringConvertible, Sendable {
         #expect(maxAbsDifference(dx, all[0]) == 0)
     }
 
+    /// Output and gradients against PyTorch (`scripts/fixtures_conv.py`), from both input layouts.
+    @Test(arguments: ["rgb", "down", "depthwise", "grouped", "gray7x7"])
+    func matchesPyTorch(_ name: String) throws {
+        let f = try fixture("conv.safetensors")
+        let t = { (key: String) in f["\(name).\(key)"]! }
+        let config = t("config").scalars.map { Int($0) }
+        for layout in Set([Layout.plain, t("x").preferredLayout]) {
+            let (x, w, b) = (t("x").converted(to: layout).requiringGradient(), t("w").requiringGradient(), t("b").requiringGradient())
+            let y = x.conv2d(w, bias: b, stride: config[0], padding: config[1], groups: config[2])
+            let grads = gradients(of: (y * t("g")).sum(), wrt: [x, w, b])
+            for (got, key) in zip([y] + grads, ["y", "dx", "dw", "db"]) {
+                #expect(relativeError(got.scalars, t(key).scalars) <= 1e-4, "\(name).\(key) from \(layout) input")
+            }
+        }
+    }
+
+    @Test func shapeErrorNamesTheShapes() async throws {
+        let result = try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.zeros([2, 3, 8, 8]).conv2d(Tensor.zeros([16, 4, 3, 3]))
+        }
+        let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+        #expect(message.contains("conv2d: input [2,3,8,8] has 3 channels but weight [16,4,3,3] expects 4 (groups 1)"))
+    }
+
+    @Test func oneDNNFailureNamesTheCall() async throws {
+        let result = try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let s = ConvShape(batch: 1, inChannels: 1, height: 4, width: 4, outChannels: 1, kernelHeight: 3, kernelWidth: 3,
+                              padHeight: -2, padWidth: -2)
+            Convolution.forward(s, source: FloatBuffer(zeros: 16), weights: FloatBuffer(zeros: 9), bias: nil,
+                                destination: FloatBuffer(zeros: 1))
+        }
+        let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+        #expect(message.contains("oneDNN dnnl_memory_desc_init_by_tag failed: invalid_arguments (dims [1, 1, -2, -2]"), "\(message)")
+    }
+
     @Test func picksJitKernelsForResNet20Shapes() {
         let shapes: [ConvCase] = [
             ConvCase(n: 128, c: 16, h: 28, w: 28), ConvCase(n: 128, c: 16, h: 28, w: 28, o: 32, sh: 2, sw: 2),

@@ -9,6 +9,8 @@ public final class SwingConv2d: Module {
     private var rng: SeededGenerator
     /// The offset drawn by the last forward call (for tests and logs).
     public private(set) var lastShift = (dy: 0, dx: 0)
+    /// A fixed offset instead of random ones (to compare with reference values).
+    public var fixedShift: (dy: Int, dx: Int)?
 
     public init(_ conv: Conv2d, seed: UInt64) {
         self.conv = conv
@@ -22,8 +24,8 @@ public final class SwingConv2d: Module {
 
     override public func forward(_ input: Tensor) -> Tensor {
         let dy = Int(rng.next() % 3) - 1, dx = Int(rng.next() % 3) - 1
-        lastShift = (dy, dx)
-        return conv(input.shiftedReflect(dy: dy, dx: dx))
+        lastShift = fixedShift ?? (dy, dx)
+        return conv(input.shiftedReflect(dy: lastShift.dy, dx: lastShift.dx))
     }
 
     /// Replaces every convolution with a stride other than 1 in `model` by a swing convolution; returns

@@ -6,15 +6,16 @@ import NN
 import Tensors
 
 /// AdaRound's rectified sigmoid h(V) = clamp(sigmoid(V)·(ζ−γ) + γ, 0, 1) with ζ = 1.1, γ = −0.1.
-enum RectifiedSigmoid {
-    static let zeta: Float = 1.1, gamma: Float = -0.1
+public enum RectifiedSigmoid {
+    public static let zeta: Float = 1.1, gamma: Float = -0.1
 
-    static func callAsFunction(_ v: Tensor) -> Tensor {
+    /// h(V), differentiable.
+    public static func forward(_ v: Tensor) -> Tensor {
         (v.sigmoid() * (zeta - gamma) + gamma).clamped(0, 1)
     }
 
     /// h⁻¹(r) = −ln((ζ−γ)/(r−γ) − 1), so that h(h⁻¹(r)) = r for r in [0, 1).
-    static func inverse(_ r: Float) -> Float { -logf((zeta - gamma) / (r - gamma) - 1) }
+    public static func inverse(_ r: Float) -> Float { -logf((zeta - gamma) / (r - gamma) - 1) }
 }
 
 /// The p-norm GENIE's step-size searches minimize: mean |x − Q(x)|^2.4.
@@ -112,13 +113,13 @@ public final class WeightQuantizer {
     public func callAsFunction() -> Tensor {
         let levels = Float((1 << bits) - 1)
         let integers = soft
-            ? (base + RectifiedSigmoid.callAsFunction(softbits.value) + zeroPoint).clamped(0, levels)
+            ? (base + RectifiedSigmoid.forward(softbits.value) + zeroPoint).clamped(0, levels)
             : withoutGradients { hardIntegers() }
         return scale.value * (integers - zeroPoint)
     }
 
     /// AdaRound's regularizer Σ (1 − |2h(V) − 1|^β), pushing every softbit to 0 or 1.
     public func roundingLoss(beta: Float) -> Tensor {
-        (1 - (RectifiedSigmoid.callAsFunction(softbits.value) * 2 - 1).abs().pow(beta)).sum()
+        (1 - (RectifiedSigmoid.forward(softbits.value) * 2 - 1).abs().pow(beta)).sum()
     }
 }
