@@ -63,22 +63,16 @@ open class Module {
         children[name] = module
     }
 
-    /// Adds a parameter under `name` and returns it.
-    @discardableResult
-    public func register(parameter name: String, _ value: Tensor) -> Parameter {
-        let p = Parameter(value)
+    /// Adds (or replaces) a parameter under `name`.
+    public func register(parameter name: String, _ parameter: Parameter) {
         if parameterSlots[name] == nil { parameterNames.append(name) }
-        parameterSlots[name] = p
-        return p
+        parameterSlots[name] = parameter
     }
 
-    /// Adds a buffer under `name` and returns it.
-    @discardableResult
-    public func register(buffer name: String, _ value: Tensor, isInteger: Bool = false) -> Buffer {
-        let b = Buffer(value, isInteger: isInteger)
+    /// Adds (or replaces) a buffer under `name`.
+    public func register(buffer name: String, _ buffer: Buffer) {
         if bufferSlots[name] == nil { bufferNames.append(name) }
-        bufferSlots[name] = b
-        return b
+        bufferSlots[name] = buffer
     }
 
     /// The direct child named `name`.

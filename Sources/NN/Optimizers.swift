@@ -22,7 +22,7 @@ public class Optimizer {
     /// Per-parameter state buffers, by parameter identity.
     var state: [ObjectIdentifier: [FloatBuffer]] = [:]
     /// Steps taken.
-    public private(set) var stepCount = 0
+    public internal(set) var stepCount = 0
 
     init(groups: [ParameterGroup]) { self.groups = groups }
 
@@ -52,6 +52,39 @@ public class Optimizer {
 
     /// State buffers per parameter.
     var stateCount: Int { 0 }
+
+    /// The optimizer state as named tensors (`step`, `state.<parameter index>.<slot>`), for checkpoints.
+    public func stateDict() -> [String: Tensor] {
+        var out = ["step": Tensor(Float(stepCount))]
+        for (i, p) in parameters.enumerated() {
+            guard let buffers = state[ObjectIdentifier(p)] else { continue }
+            for (k, b) in buffers.enumerated() {
+                let t = Tensor(uninitializedShape: p.value.shape)
+                t.buffer.pointer.update(from: b.pointer, count: b.capacity)
+                out["state.\(i).\(k)"] = t
+            }
+        }
+        return out
+    }
+
+    /// Restores a state saved by `stateDict()` for the same parameters.
+    public func loadStateDict(_ dict: [String: Tensor]) throws {
+        guard let step = dict["step"] else { throw StateDictError(source: "optimizer state", problems: ["missing key 'step'"]) }
+        state = [:]
+        for (i, p) in parameters.enumerated() {
+            let slots = (0..<stateCount).compactMap { dict["state.\(i).\($0)"] }
+            guard !slots.isEmpty else { continue }
+            guard slots.count == stateCount, slots.allSatisfy({ $0.shape == p.value.shape }) else {
+                throw StateDictError(source: "optimizer state", problems: ["state of parameter \(i) does not fit its shape \(p.value.shape)"])
+            }
+            state[ObjectIdentifier(p)] = slots.map { t in
+                let b = FloatBuffer(capacity: t.count)
+                withExtendedLifetime(t) { b.pointer.update(from: t.buffer.pointer, count: t.count) }
+                return b
+            }
+        }
+        stepCount = Int(step.item)
+    }
 
     /// Writes the updated parameter into `out` from `param` and `grad`, updating `state`.
     func update(_ param: FloatBuffer, _ grad: FloatBuffer, _ out: FloatBuffer, _ state: [FloatBuffer], _ count: Int, _ lr: Float) {

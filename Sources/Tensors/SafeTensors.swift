@@ -93,8 +93,9 @@ public struct SafeTensors: Sendable {
                 throw fail("tensor '\(name)': data_offsets \(offsets) run past the end of the \(dataCount)-byte data section")
             }
             let elements = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
-            guard elements != Int.max, elements * dtype.size == offsets[1] - offsets[0] else {
-                throw fail("tensor '\(name)': shape \(shape) of \(dtypeName) needs \(elements == Int.max ? "too many" : String(elements * dtype.size)) bytes but data_offsets \(offsets) hold \(offsets[1] - offsets[0])")
+            let (byteCount, overflow) = elements.multipliedReportingOverflow(by: dtype.size)
+            guard elements != Int.max, !overflow, byteCount == offsets[1] - offsets[0] else {
+                throw fail("tensor '\(name)': shape \(shape) of \(dtypeName) needs \(elements == Int.max || overflow ? "too many" : String(byteCount)) bytes but data_offsets \(offsets) hold \(offsets[1] - offsets[0])")
             }
             ranges.append((offsets[0], offsets[1], name))
             entries[name] = Entry(dtype: dtype, shape: shape,

@@ -1,0 +1,164 @@
+import Data
+import Foundation
+import Models
+import NN
+import Tensors
+
+/// Which batches of a distillation this process makes: every `count`-th batch starting at `index`.
+public struct Shard: Equatable, Sendable, CustomStringConvertible {
+    public var index: Int, count: Int
+
+    public init(index: Int, count: Int) throws {
+        guard count >= 1, (0..<count).contains(index) else {
+            throw GenieError("--shard: need K/M with 0 <= K < M, got \(index)/\(count)")
+        }
+        self.index = index
+        self.count = count
+    }
+
+    /// Parses `K/M`.
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let k = Int(parts[0]), let m = Int(parts[1]) else {
+            throw GenieError("--shard: expected K/M such as 0/4, got '\(text)'")
+        }
+        try self.init(index: k, count: m)
+    }
+
+    /// The shard named by a job array's environment (SLURM, or Kubernetes indexed jobs with GENIE_SHARDS), if any.
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> Shard? {
+        if let id = env["SLURM_ARRAY_TASK_ID"].flatMap(Int.init), let count = env["SLURM_ARRAY_TASK_COUNT"].flatMap(Int.init) {
+            let first = env["SLURM_ARRAY_TASK_MIN"].flatMap(Int.init) ?? 0
+            return try Shard(index: id - first, count: count)
+        }
+        if let id = env["JOB_COMPLETION_INDEX"].flatMap(Int.init), let count = env["GENIE_SHARDS"].flatMap(Int.init) {
+            return try Shard(index: id, count: count)
+        }
+        return nil
+    }
+
+    public static let whole = try! Shard(index: 0, count: 1)
+    public var description: String { "\(index)/\(count)" }
+    public func contains(batch: Int) -> Bool { batch % count == index }
+}
+
+/// A finished distillation: the images of the batches made, in batch order, with their losses.
+public struct DistilledSet {
+    public var images: Tensor
+    public var batches: [Int]
+    public var initialLosses: [Float], finalLosses: [Float]
+    public var seconds: Double
+}
+
+/// Distills `total` images in batches of `config.batchSize` (the last batch may be smaller), only those of
+/// `shard`. Each finished batch is saved under `partial/`; a run started again resumes with the batches
+/// missing there and gives the same images as an uninterrupted run.
+public func distillImages(spec: ModelSpec, model: Module, total: Int, config: DistillConfig, shard: Shard,
+                          partial: URL, quiet: Bool = false, log: (String) -> Void = { _ in }) throws -> DistilledSet {
+    guard total >= 1 else { throw GenieError("--images must be at least 1, got \(total)") }
+    guard config.batchSize >= 2 else { throw GenieError("--batch must be at least 2 (batch statistics need two images)") }
+    guard config.iterations >= 1 else { throw GenieError("--iterations must be at least 1") }
+    if config.method == .genie && spec.imageSize % 4 != 0 {
+        throw GenieError("the GENIE generator starts at image size / 4 and doubles twice, so it cannot reach \(spec.imageSize)x\(spec.imageSize); use an image size divisible by 4 or --method pixels")
+    }
+    let distiller = try Distiller(model: model, copy: spec.build(), imageShape: [spec.inChannels, spec.imageSize, spec.imageSize],
+                                  config: config)
+    try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
+    let batchCount = (total + config.batchSize - 1) / config.batchSize
+    let mine = (0..<batchCount).filter { shard.contains(batch: $0) }
+    let fingerprint = "method=\(config.method.rawValue) seed=\(config.seed) iterations=\(config.iterations) batch=\(config.batchSize) swing=\(config.swing) images=\(total) arch=\(spec.arch)"
+    let start = Date()
+    var result = DistilledSet(images: Tensor.zeros([0]), batches: mine, initialLosses: [], finalLosses: [], seconds: 0)
+    var parts: [Tensor] = []
+    for batch in mine {
+        let file = partial.appendingPathComponent(String(format: "batch-%05d.safetensors", batch))
+        let count = min(config.batchSize, total - batch * config.batchSize)
+        if let saved = try? SafeTensors(contentsOf: file), saved.metadata["run"] == fingerprint,
+           let images = try? saved.tensor("images"), images.shape.first == count,
+           let initial = saved.metadata["initial_loss"].flatMap(Float.init), let final = saved.metadata["final_loss"].flatMap(Float.init) {
+            log("batch \(batch + 1)/\(batchCount): already done (\(file.lastPathComponent))")
+            parts.append(images)
+            result.initialLosses.append(initial)
+            result.finalLosses.append(final)
+            continue
+        }
+        let bar = ProgressBar("batch \(batch + 1)/\(batchCount)", total: config.iterations, unit: "it", quiet: quiet)
+        let batchStart = Date()
+        let made = try distiller.distill(batch: batch, count: count) { t, loss in
+            let rate = Double(t * count) / max(Date().timeIntervalSince(batchStart), 1e-9)
+            bar.update(t, ["loss": String(format: "%.4f", loss), "img/s": String(format: "%.0f", rate)])
+        }
+        var out = SafeTensors(metadata: ["run": fingerprint, "initial_loss": "\(made.initialLoss)", "final_loss": "\(made.finalLoss)"])
+        out.set("images", made.images)
+        try out.write(to: file)
+        parts.append(made.images)
+        result.initialLosses.append(made.initialLoss)
+        result.finalLosses.append(made.finalLoss)
+    }
+    result.images = parts.isEmpty ? Tensor.zeros([0] + distiller.imageShape) : Tensor.concatenated(parts, axis: 0)
+    result.seconds = Date().timeIntervalSince(start)
+    return result
+}
+
+/// The distilled-images file: images `[N, C, H, W]` in the model's normalized input space, with metadata.
+public enum DistilledFile {
+    public static func write(_ set: DistilledSet, spec: ModelSpec, config: DistillConfig, total: Int, shard: Shard,
+                             to url: URL) throws {
+        var file = SafeTensors(metadata: spec.metadata.merging([
+            "content": "genie-distilled-images", "method": config.method.rawValue, "seed": "\(config.seed)",
+            "iterations": "\(config.iterations)", "batch_size": "\(config.batchSize)", "swing": "\(config.swing)",
+            "total_images": "\(total)", "shard": shard.description,
+            "batches": set.batches.map(String.init).joined(separator: ","),
+            "initial_losses": set.initialLosses.map { "\($0)" }.joined(separator: ","),
+            "final_losses": set.finalLosses.map { "\($0)" }.joined(separator: ","),
+        ]) { $1 })
+        file.set("images", set.images)
+        try file.write(to: url)
+        if set.images.count > 0 {
+            let grid = url.deletingPathExtension().appendingPathExtension("png")
+            try ImageGrid.write(set.images.slice(batch: 0..<min(64, set.images.shape[0])), to: grid,
+                                normalization: Normalization(mean: spec.mean, std: spec.std))
+        }
+    }
+
+    /// Joins shard files of one distillation into the set an unsharded run makes (batches in order).
+    public static func merge(_ urls: [URL]) throws -> (SafeTensors, Int) {
+        var pieces: [(batch: Int, images: Tensor, initial: String, final: String)] = []
+        var reference: [String: String]?
+        for url in urls {
+            let file = try SafeTensors(contentsOf: url)
+            guard file.metadata["content"] == "genie-distilled-images" else {
+                throw GenieError("'\(url.path)' is not a distilled-images file")
+            }
+            let common = file.metadata.filter { !["shard", "batches", "initial_losses", "final_losses"].contains($0.key) }
+            if let reference, reference != common {
+                throw GenieError("'\(url.path)' comes from a different distillation (its settings differ from the first file's)")
+            }
+            reference = common
+            let batches = file.metadata["batches"]!.split(separator: ",").compactMap { Int($0) }
+            let initial = file.metadata["initial_losses"]!.split(separator: ","), final = file.metadata["final_losses"]!.split(separator: ",")
+            let images = try file.tensor("images")
+            let size = Int(file.metadata["batch_size"]!)!
+            var offset = 0
+            for (i, b) in batches.enumerated() {
+                let total = Int(file.metadata["total_images"]!)!
+                let count = min(size, total - b * size)
+                pieces.append((b, images.slice(batch: offset..<(offset + count)), String(initial[i]), String(final[i])))
+                offset += count
+            }
+        }
+        guard let reference else { throw GenieError("merge needs at least one file") }
+        pieces.sort { $0.batch < $1.batch }
+        let total = Int(reference["total_images"]!)!, size = Int(reference["batch_size"]!)!
+        let expected = Array(0..<((total + size - 1) / size))
+        guard pieces.map(\.batch) == expected else {
+            throw GenieError("the shard files hold batches \(pieces.map(\.batch)) but the distillation has batches 0..<\(expected.count): a shard is missing or given twice")
+        }
+        var file = SafeTensors(metadata: reference.merging([
+            "shard": "0/1", "batches": expected.map(String.init).joined(separator: ","),
+            "initial_losses": pieces.map(\.initial).joined(separator: ","), "final_losses": pieces.map(\.final).joined(separator: ","),
+        ]) { $1 })
+        file.set("images", Tensor.concatenated(pieces.map(\.images), axis: 0))
+        return (file, total)
+    }
+}

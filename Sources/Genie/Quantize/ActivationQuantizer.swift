@@ -1,0 +1,74 @@
+import NN
+import Tensors
+
+/// GENIE-M's activation quantizer (GENIE-SPEC 3.3): per-tensor, symmetric, one learnable step size (LSQ
+/// forward with a plain straight-through round, no gradient scale), signed or unsigned decided from the first
+/// tensor it sees, and QDrop: in training mode each element keeps its full-precision value with probability 1/2.
+public final class ActivationQuantizer {
+    public let bits: Int
+    /// The learned step size; nil until the first tensor initializes it.
+    public private(set) var scale: Parameter?
+    /// Whether the grid is [−2^(b−1), 2^(b−1)−1] (signed) or [0, 2^b−1].
+    public private(set) var signed = false
+    /// QDrop mode (reconstruction of the unit containing it); hard quantization otherwise.
+    public var training = false
+    private var rng: SeededGenerator
+
+    public init(bits: Int, seed: UInt64) {
+        precondition((2...8).contains(bits), "activation bits must be in 2...8, got \(bits)")
+        self.bits = bits
+        rng = SeededGenerator(seed: seed)
+    }
+
+    /// Restores a quantizer from stored values (a quantized-model file).
+    public init(bits: Int, scale: Float, signed: Bool) {
+        self.bits = bits
+        self.scale = Parameter(Tensor(scale))
+        self.signed = signed
+        rng = SeededGenerator(seed: 0)
+    }
+
+    /// Restarts the QDrop mask stream.
+    public func reseed(_ seed: UInt64) { rng = SeededGenerator(seed: seed) }
+
+    /// The integer range (Qn, Qp).
+    public var range: (lower: Float, upper: Float) {
+        signed ? (-Float(1 << (bits - 1)), Float((1 << (bits - 1)) - 1)) : (0, Float((1 << bits) - 1))
+    }
+
+    /// Sets `signed` from `x` and the step size by the Lp(2.4) search over 100 clipping ratios of max|x|.
+    public func initialize(from x: Tensor) {
+        let values = x.scalars
+        signed = (values.min() ?? 0) < 0
+        let maxAbs = values.map(abs).max() ?? 0
+        let levels = Float((1 << bits) - 1), (qn, qp) = range
+        var best = (Float.infinity, Float(1))
+        if maxAbs > 0 {
+            for i in 0..<100 {
+                let r = Float(100 - i) / 100
+                let s = (signed ? 2 : 1) * r * maxAbs / levels
+                var err: Float = 0
+                for v in values {
+                    let q = s * min(max((v / s).rounded(.toNearestOrEven), qn), qp)
+                    err += powf(abs(v - q), searchNorm)
+                }
+                if err < best.0 { best = (err, s) }
+            }
+        }
+        scale = Parameter(Tensor(best.1))
+    }
+
+    /// Quantizes `x` (initializing on first use); in training mode mixes in full-precision values (QDrop).
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        if scale == nil { initialize(from: x.detached()) }
+        let s = scale!.value, (qn, qp) = range
+        let quantized = (x / s).clamped(qn, qp).roundedSTE() * s
+        guard training else { return quantized }
+        let keep = Tensor.bernoulli(x.shape, probability: 0.5, using: &rng)
+        return Tensor.select(keep.converted(to: x.layout), quantized, x)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,136 @@
+import Foundation
+import Models
+import NN
+import Tensors
+
+/// The quantized-model file (docs/FORMAT.md): a safetensors file with each quantized layer's integer weight
+/// codes (packed two per byte at 4 bits or fewer), per-channel step sizes and zero points, the activation
+/// step sizes, and the full-precision rest of the model under its PyTorch keys.
+public enum QuantizedModelFile {
+    public static let format = "genie-quantized/1"
+
+    /// Serializes a quantized model built from `spec`.
+    public static func make(_ model: Module, spec: ModelSpec, metadata extra: [String: String]) -> SafeTensors {
+        var file = SafeTensors(metadata: spec.metadata.merging(extra) { $1 })
+        file.metadata["format"] = format
+        let layers = model.quantizedLayers
+        var activations: [ActivationQuantizer] = []
+        var table: [[String: Any]] = []
+        for (path, layer) in layers {
+            var row: [String: Any] = ["path": path]
+            if let wq = layer.weightQuantizer {
+                let codes = wq.codes.scalars.map { UInt8($0) }
+                file.entries[path + ".weight_codes"] = .init(dtype: .u8, shape: [packedCount(codes.count, bits: wq.bits)],
+                                                            bytes: pack(codes, bits: wq.bits))
+                file.entries[path + ".weight_shape"] = int64(wq.softbits.value.shape)
+                file.set(path + ".weight_scale", wq.scale.value.reshaped(to: [-1]))
+                file.entries[path + ".weight_zero_point"] = int32(wq.zeroPoint.scalars.map { Int32($0) })
+                row["weight_bits"] = wq.bits
+            }
+            if let aq = layer.inputQuantizer, layer.quantizesInput, let scale = aq.scale {
+                let id = activations.firstIndex { $0 === aq } ?? { activations.append(aq); return activations.count - 1 }()
+                file.set("activation.\(id).scale", scale.value)
+                file.entries["activation.\(id).signed"] = .init(dtype: .u8, shape: [], bytes: [aq.signed ? 1 : 0])
+                row["input_quantizer"] = id
+                row["input_bits"] = aq.bits
+            }
+            table.append(row)
+        }
+        let quantizedWeights = Set(layers.map { $0.path + ".layer.weight" })
+        for (key, value, isInteger) in model.stateDict() where !quantizedWeights.contains(key) && !key.contains(".layer.weight") {
+            let fpKey = key.replacingOccurrences(of: ".layer.", with: ".")
+            if isInteger { file.entries[fpKey] = int64(value.scalars.map { Int($0) }, shape: value.shape) } else { file.set(fpKey, value) }
+        }
+        let json = try! JSONSerialization.data(withJSONObject: table, options: [.sortedKeys])
+        file.metadata["layers"] = String(decoding: json, as: UTF8.self)
+        return file
+    }
+
+    /// Rebuilds the quantized model (hard mode, every input quantizer on) from a file; errors name the file.
+    public static func load(_ file: SafeTensors, source: String) throws -> (ModelSpec, Module) {
+        func fail(_ s: String) -> GenieError { GenieError("quantized model \(source): \(s)") }
+        guard file.metadata["format"] == format else {
+            throw fail("is not a quantized model (no format '\(format)' in its metadata); quantize it with `genie quantize` first")
+        }
+        guard let spec = ModelSpec(metadata: file.metadata) else { throw fail("records no model architecture") }
+        guard let layersJSON = file.metadata["layers"]?.data(using: .utf8),
+              let table = try? JSONSerialization.jsonObject(with: layersJSON) as? [[String: Any]] else {
+            throw fail("has no valid layer table")
+        }
+        let model = try spec.validated().build()
+        var fp: [String: Tensor] = [:]
+        for (key, entry) in file.entries where !key.hasPrefix("activation.") && !key.contains(".weight_") {
+            fp[key] = Tensor(shape: entry.shape, scalars: entry.floats)
+        }
+        var activations: [Int: ActivationQuantizer] = [:]
+        for row in table {
+            guard let path = row["path"] as? String, let original = model.module(at: path) else {
+                throw fail("names a layer that \(spec.arch) does not have: \(row["path"] ?? "?")")
+            }
+            var quantizer: ActivationQuantizer?
+            if let id = row["input_quantizer"] as? Int, let bits = row["input_bits"] as? Int {
+                if activations[id] == nil {
+                    guard let scale = try? file.tensor("activation.\(id).scale"), let signed = file.entries["activation.\(id).signed"] else {
+                        throw fail("misses activation quantizer \(id)")
+                    }
+                    activations[id] = ActivationQuantizer(bits: bits, scale: scale.item, signed: signed.bytes.first == 1)
+                }
+                quantizer = activations[id]
+            }
+            if let bits = row["weight_bits"] as? Int {
+                guard let codes = file.entries[path + ".weight_codes"], let shape = file.entries[path + ".weight_shape"],
+                      let scale = try? file.tensor(path + ".weight_scale"), let zero = file.entries[path + ".weight_zero_point"] else {
+                    throw fail("misses the quantized weight of layer \(path)")
+                }
+                let weightShape = shape.floats.map { Int($0) }
+                let count = weightShape.reduce(1, *)
+                guard packedCount(count, bits: bits) == codes.bytes.count, scale.count == weightShape.first else {
+                    throw fail("layer \(path): codes or scales do not fit weight shape \(weightShape)")
+                }
+                let channelShape = [weightShape[0]] + Array(repeating: 1, count: weightShape.count - 1)
+                fp[path + ".weight"] = Tensor.zeros(weightShape)  // replaced by the codes below
+                let wq = WeightQuantizer(codes: Tensor(shape: weightShape, scalars: unpack(codes.bytes, count: count, bits: bits).map(Float.init)),
+                                         scale: scale.reshaped(to: channelShape),
+                                         zeroPoint: Tensor(shape: channelShape, scalars: zero.floats), bits: bits)
+                let layer = QuantizedLayer(original, weightQuantizer: wq, inputQuantizer: quantizer)
+                layer.quantizesInput = quantizer != nil
+                model.replace(path, with: layer)
+            } else {
+                let layer = QuantizedLayer(original, weightQuantizer: nil, inputQuantizer: quantizer)
+                layer.quantizesInput = quantizer != nil
+                model.replace(path, with: layer)
+            }
+        }
+        let keys = Set(model.stateDict().map(\.key))
+        try model.loadStateDict(Dictionary(uniqueKeysWithValues: fp.map { k, v in
+            let parts = k.split(separator: ".")
+            let wrapped = parts.dropLast().joined(separator: ".") + ".layer." + parts.last!
+            return (keys.contains(k) ? k : wrapped, v)
+        }), source: source)
+        model.setTraining(false)
+        return (spec, model)
+    }
+
+    static func packedCount(_ count: Int, bits: Int) -> Int { bits <= 4 ? (count + 1) / 2 : count }
+
+    /// Codes packed two per byte (low nibble first) at 4 bits or fewer, one per byte otherwise.
+    static func pack(_ codes: [UInt8], bits: Int) -> [UInt8] {
+        guard bits <= 4 else { return codes }
+        return stride(from: 0, to: codes.count, by: 2).map { i in
+            codes[i] | (i + 1 < codes.count ? codes[i + 1] << 4 : 0)
+        }
+    }
+
+    static func unpack(_ bytes: [UInt8], count: Int, bits: Int) -> [UInt8] {
+        guard bits <= 4 else { return Array(bytes.prefix(count)) }
+        return (0..<count).map { i in i % 2 == 0 ? bytes[i / 2] & 0x0F : bytes[i / 2] >> 4 }
+    }
+
+    static func int64(_ values: [Int], shape: [Int]? = nil) -> SafeTensors.Entry {
+        .init(dtype: .i64, shape: shape ?? [values.count], bytes: values.map(Int64.init).withUnsafeBytes { Array($0) })
+    }
+
+    static func int32(_ values: [Int32]) -> SafeTensors.Entry {
+        .init(dtype: .i32, shape: [values.count], bytes: values.withUnsafeBytes { Array($0) })
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import NN
+import Tensors
+
+/// How the weights of each unit are reconstructed.
+public enum QuantMethod: String, CaseIterable, Sendable {
+    /// GENIE-M: step size and softbits learned jointly.
+    case genie
+    /// BRECQ/QDrop: softbits learned with the step size fixed at its initial value.
+    case brecq
+    /// Round to nearest at the initial step sizes, no reconstruction (activation step sizes still calibrated).
+    case rtn
+}
+
+/// Hyper-parameters of the block reconstruction (defaults: the reference's, GENIE-SPEC 3.4).
+public struct ReconstructionConfig: Sendable {
+    public var method: QuantMethod = .genie
+    public var iterations = 20_000
+    public var weightScaleLearningRate: Float = 1e-4
+    public var activationScaleLearningRate: Float = 4e-5
+    public var softbitLearningRate: Float = 1e-3
+    public var roundingWeight: Float = 1.0
+    public var warmup: Float = 0.2
+    public var betaStart: Float = 20, betaEnd: Float = 2
+    public var seed: UInt64 = 0
+    public init() {}
+}
+
+/// The modules reconstructed one at a time, in BRECQ order: residual blocks, and every conv or linear
+/// layer outside a block (GENIE-SPEC 3.4). Returns their paths in the full-precision model.
+public func reconstructionUnits(of model: Module) -> [String] {
+    var units: [String] = []
+    for (path, m) in model.namedModules() where !path.isEmpty {
+        if units.contains(where: { path.hasPrefix($0 + ".") }) { continue }
+        let name = String(describing: type(of: m))
+        if ["BasicBlock", "Bottleneck", "InvertedResidual"].contains(name) || m is Conv2d || m is Linear {
+            units.append(path)
+        }
+    }
+    return units
+}
+
+/// Progress of one unit's reconstruction.
+public struct UnitProgress {
+    public var unit: Int, units: Int, path: String
+    public var iteration: Int, iterations: Int
+    public var reconstructionLoss: Float, roundingLoss: Float
+}
+
+/// GENIE-M's block reconstruction (GENIE-SPEC 3.4) of a quantized `student` against its full-precision
+/// `teacher` on calibration images, one unit at a time in model order.
+public final class Reconstructor {
+    public let teacher: Module, student: Module
+    public let calibration: Tensor
+    public let config: ReconstructionConfig
+    /// The unit paths, in order.
+    public let units: [String]
+
+    /// `calibration` holds N images in the model's normalized input space; N must be a multiple of 32.
+    public init(teacher: Module, student: Module, calibration: Tensor, config: ReconstructionConfig) throws {
+        guard calibration.shape[0] >= 32, calibration.shape[0] % 32 == 0 else {
+            throw GenieError("calibration needs a positive multiple of 32 images (GENIE's slices of 32), got \(calibration.shape[0])")
+        }
+        self.teacher = teacher
+        self.student = student
+        self.calibration = calibration
+        self.config = config
+        units = reconstructionUnits(of: teacher)
+        teacher.setTraining(false)
+        student.setTraining(false)
+    }
+
+    /// Reconstructs units `first..<units.count`; `finished(i)` runs after unit i is frozen (to save progress).
+    public func run(from first: Int = 0, progress: (UnitProgress) -> Void = { _ in },
+                    finished: (Int) throws -> Void = { _ in }) throws {
+        if config.method == .rtn {
+            calibrateRoundToNearest()
+            try finished(units.count - 1)
+            return
+        }
+        for unit in first..<units.count {
+            try reconstruct(unit: unit, progress: progress)
+            try finished(unit)
+        }
+    }
+
+    /// The quantized layers of a unit of the student and the distinct activation quantizers they apply.
+    func layers(of unit: Int) -> (layers: [QuantizedLayer], activations: [ActivationQuantizer]) {
+        let layers = student.module(at: units[unit])!.quantizedLayers.map(\.layer)
+        var activations: [ActivationQuantizer] = []
+        for q in layers.compactMap(\.inputQuantizer) where !activations.contains(where: { $0 === q }) { activations.append(q) }
+        return (layers, activations)
+    }
+
+    /// Round to nearest: every input quantizer on, hard, initialized in forward order on 32 images.
+    func calibrateRoundToNearest() {
+        for (_, layer) in student.quantizedLayers { layer.quantizesInput = true }
+        _ = withoutGradients { student(calibration.slice(batch: 0..<32)) }
+    }
+
+    /// Teacher input and output of the unit and the student's input to it, over all calibration images.
+    func collect(unit: Int) -> (teacherInput: Tensor, teacherOutput: Tensor, studentInput: Tensor) {
+        var xfp: [Tensor] = [], yfp: [Tensor] = [], xq: [Tensor] = []
+        let t = teacher.module(at: units[unit])!, s = student.module(at: units[unit])!
+        let tid = t.addForwardHook { _, input, output in xfp.append(input); yfp.append(output) }
+        let sid = s.addForwardHook { _, input, _ in xq.append(input) }
+        defer { t.removeHook(tid); s.removeHook(sid) }
+        withoutGradients {
+            for start in stride(from: 0, to: calibration.shape[0], by: 32) {
+                let slice = calibration.slice(batch: start..<(start + 32))
+                _ = teacher(slice)
+                _ = student(slice)
+            }
+        }
+        return (Tensor.concatenated(xfp, axis: 0), Tensor.concatenated(yfp, axis: 0), Tensor.concatenated(xq, axis: 0))
+    }
+
+    public func reconstruct(unit: Int, progress: (UnitProgress) -> Void) throws {
+        let (layers, _) = self.layers(of: unit)
+        var rng = SeededGenerator(seed: config.seed, stream: UInt64(unit))
+        for layer in layers {
+            layer.quantizesInput = true
+            layer.weightQuantizer?.soft = true
+            if let q = layer.inputQuantizer { q.training = true; q.reseed(rng.next()) }
+        }
+        let (xfp, yfp, xq) = collect(unit: unit)
+        let activations = self.layers(of: unit).activations  // shared quantizers are known once initialized
+        let weights = layers.compactMap(\.weightQuantizer)
+        let weightScales = config.method == .genie ? weights.map(\.scale) : []
+        let activationScales = activations.compactMap(\.scale)
+        let softbits = weights.map(\.softbits)
+        let scaleOptimizer = Adam([ParameterGroup(weightScales, learningRate: config.weightScaleLearningRate),
+                                   ParameterGroup(activationScales, learningRate: config.activationScaleLearningRate)])
+        var cosine = CosineSchedule(scaleOptimizer, totalSteps: config.iterations)
+        let softbitOptimizer = Adam(softbits, learningRate: config.softbitLearningRate)
+        let parameters = scaleOptimizer.parameters + softbits
+        let module = student.module(at: units[unit])!
+        let n = calibration.shape[0], batch = n / 32
+        let warmup = Int(config.warmup * Float(config.iterations))
+        var order: [Int] = []
+        for t in 0..<config.iterations {
+            if t % 32 == 0 { order = Array(0..<n).shuffled(using: &rng) }
+            let index = Array(order[(t % 32 * batch)..<((t % 32 + 1) * batch)])
+            let mask = Tensor.bernoulli([batch] + Array(xq.shape.dropFirst()), probability: 0.5, using: &rng)
+            let input = Tensor.select(mask, xq.gathered(batch: index), xfp.gathered(batch: index))
+            let target = yfp.gathered(batch: index)
+            var rec = Float(0), round = Float(0)
+            let (loss, grads) = valueAndGradients(of: parameters) {
+                let out = module(input)
+                let recLoss = (out - target).squared().sum() * (Float(out.shape[1]) / Float(out.count))
+                rec = recLoss.item
+                // The iteration counter is 1-based, as BRECQ's (it counts before it compares).
+                guard t + 1 >= warmup else { return recLoss }
+                let progressed = Float(t + 1 - warmup) / Float(max(config.iterations - warmup, 1))
+                let beta = config.betaEnd + (config.betaStart - config.betaEnd) * max(0, 1 - progressed)
+                let roundLoss = weights.map { $0.roundingLoss(beta: beta) }.reduce(Tensor(0), +)
+                round = roundLoss.item
+                return recLoss + roundLoss * config.roundingWeight
+            }
+            guard loss.item.isFinite else {
+                throw GenieError("unit \(units[unit]): the reconstruction loss became \(loss.item) at iteration \(t + 1); units before it are kept")
+            }
+            scaleOptimizer.step(Array(grads.prefix(scaleOptimizer.parameters.count)))
+            softbitOptimizer.step(Array(grads.suffix(softbits.count)))
+            cosine.step()
+            progress(UnitProgress(unit: unit, units: units.count, path: units[unit], iteration: t + 1,
+                                  iterations: config.iterations, reconstructionLoss: rec, roundingLoss: round))
+        }
+        for layer in layers {
+            layer.weightQuantizer?.soft = false
+            layer.inputQuantizer?.training = false
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Kernels
+#if canImport(Glibc)
+import Glibc
+#endif
+import NN
+import Tensors
+
+/// AdaRound's rectified sigmoid h(V) = clamp(sigmoid(V)·(ζ−γ) + γ, 0, 1) with ζ = 1.1, γ = −0.1.
+public enum RectifiedSigmoid {
+    public static let zeta: Float = 1.1, gamma: Float = -0.1
+
+    /// h(V), differentiable.
+    public static func forward(_ v: Tensor) -> Tensor {
+        (v.sigmoid() * (zeta - gamma) + gamma).clamped(0, 1)
+    }
+
+    /// h⁻¹(r) = −ln((ζ−γ)/(r−γ) − 1), so that h(h⁻¹(r)) = r for r in [0, 1).
+    public static func inverse(_ r: Float) -> Float { -logf((zeta - gamma) / (r - gamma) - 1) }
+}
+
+/// The p-norm GENIE's step-size searches minimize: mean |x − Q(x)|^2.4.
+let searchNorm: Float = 2.4
+
+/// GENIE-M's per-output-channel asymmetric weight quantizer (GENIE-SPEC 3.2):
+/// `W̃ = s · (clamp(B + h(V) + z, 0, 2^b − 1) − z)` with the integer base `B = ⌊W / s₀⌋` and the zero
+/// point `z` frozen at initialization, and the step size `s` and the softbits `V` both learnable.
+public final class WeightQuantizer {
+    public let bits: Int
+    /// The learned per-channel step size, shape `[O, 1, ...]` (broadcasts against the weight).
+    public let scale: Parameter
+    /// The softbits, shape of the weight.
+    public let softbits: Parameter
+    /// ⌊W / s₀⌋, frozen.
+    public let base: Tensor
+    /// The per-channel zero point, frozen, shape `[O, 1, ...]`.
+    public let zeroPoint: Tensor
+    /// Soft (training: h(V)) or hard (1[V ≥ 0]) rounding.
+    public var soft = false
+
+    /// Initializes s₀ and z per channel by the Lp(2.4) search over 100 clipping ratios, then B and V₀.
+    public init(weight: Tensor, bits: Int) {
+        precondition((2...8).contains(bits), "weight bits must be in 2...8, got \(bits)")
+        self.bits = bits
+        let w = weight.converted(to: .plain)
+        let channels = w.shape[0], perChannel = w.count / channels
+        let levels = Float((1 << bits) - 1)
+        let values = w.scalars
+        var found = [(Float, Float)](repeating: (1, 0), count: channels)
+        found.withUnsafeMutableBufferPointer { buffer in
+            let out = buffer  // one writer per channel
+            parallelChunks(channels, costPerItem: perChannel * 100) { range in
+                for c in range { out[c] = WeightQuantizer.search(values[(c * perChannel)..<((c + 1) * perChannel)], levels: levels) }
+            }
+        }
+        let shape = [channels] + Array(repeating: 1, count: w.rank - 1)
+        let s0 = Tensor(shape: shape, scalars: found.map(\.0))
+        zeroPoint = Tensor(shape: shape, scalars: found.map(\.1))
+        let ratio = withoutGradients { w / s0 }
+        base = ratio.floored()
+        let remainder = (ratio - base).scalars.map { RectifiedSigmoid.inverse(min(max($0, 0), 0.9999999)) }
+        softbits = Parameter(Tensor(shape: w.shape, scalars: remainder))
+        scale = Parameter(s0)
+    }
+
+    /// A hard quantizer restored from stored integer codes (a quantized-model file): W = s · (codes − z).
+    public init(codes: Tensor, scale: Tensor, zeroPoint: Tensor, bits: Int) {
+        self.bits = bits
+        self.scale = Parameter(scale)
+        self.zeroPoint = zeroPoint
+        base = codes - zeroPoint
+        softbits = Parameter(Tensor(repeating: -1, shape: codes.shape))  // 1[V ≥ 0] = 0: the codes as stored
+    }
+
+    /// The (s₀, z) minimizing mean |w − Q(w)|^2.4 over r = 1.00, 0.99, …, 0.01 for one channel.
+    static func search(_ row: ArraySlice<Float>, levels: Float) -> (Float, Float) {
+        var wmax = row.max() ?? 0, wmin = row.min() ?? 0
+        if wmax - wmin <= 0 { wmax = max(wmax, 0); wmin = min(wmin, 0) }
+        // An all-zero channel has no range: any step size represents it exactly.
+        guard wmax - wmin > 0 else { return (1, 0) }
+        var best = (Float.infinity, Float(1), Float(0))
+        for i in 0..<100 {
+            let r = Float(100 - i) / 100
+            let s = r * (wmax - wmin) / levels
+            let z = (-r * wmin / s).rounded(.toNearestOrEven)
+            var err: Float = 0
+            for x in row {
+                let q = s * (min(max((x / s).rounded(.toNearestOrEven) + z, 0), levels) - z)
+                err += powf(Swift.abs(x - q), searchNorm)
+            }
+            if err < best.0 { best = (err, s, z) }
+        }
+        return (best.1, best.2)
+    }
+
+    /// The integer codes the hard quantizer stores: clamp(B + 1[V ≥ 0] + z, 0, 2^b − 1).
+    public var codes: Tensor {
+        withoutGradients { hardIntegers() }
+    }
+
+    /// The hard integers for the softbits buffer they were computed from (held, so it cannot be recycled).
+    private var hardCache: (softbits: FloatBuffer, integers: Tensor)?
+
+    private func hardIntegers() -> Tensor {
+        let key = softbits.value.buffer
+        if let hardCache, hardCache.softbits === key { return hardCache.integers }
+        let up = Tensor(shape: softbits.value.shape, scalars: softbits.value.scalars.map { $0 >= 0 ? 1 : 0 })
+        let integers = (base + up + zeroPoint).clamped(0, Float((1 << bits) - 1))
+        hardCache = (key, integers)
+        return integers
+    }
+
+    /// The quantized weight: soft (differentiable in s and V) or hard (differentiable in s).
+    public func callAsFunction() -> Tensor {
+        let levels = Float((1 << bits) - 1)
+        let integers = soft
+            ? (base + RectifiedSigmoid.forward(softbits.value) + zeroPoint).clamped(0, levels)
+            : withoutGradients { hardIntegers() }
+        return scale.value * (integers - zeroPoint)
+    }
+
+    /// AdaRound's regularizer Σ (1 − |2h(V) − 1|^β), pushing every softbit to 0 or 1.
+    public func roundingLoss(beta: Float) -> Tensor {
+        (1 - (RectifiedSigmoid.forward(softbits.value) * 2 - 1).abs().pow(beta)).sum()
+    }
+}

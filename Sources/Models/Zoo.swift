@@ -1,0 +1,88 @@
+import NN
+import Tensors
+
+/// An architecture of the zoo with its options and the preprocessing its weights expect. Weights files
+/// the project writes carry it in their safetensors metadata, so commands need no flags for them.
+public struct ModelSpec: Equatable, Sendable {
+    /// The architectures `build()` knows.
+    public static let architectures = ["resnet20", "resnet18", "resnet50", "mobilenet_v2"]
+
+    public var arch: String
+    public var numClasses: Int
+    public var inChannels: Int
+    /// Input size (height = width) the model is used with.
+    public var imageSize: Int
+    /// MobileNetV2 width multiplier.
+    public var widthMult: Double
+    /// MobileNetV2 stem stride (2 as torchvision, 1 for 28x28 inputs).
+    public var stemStride: Int
+    /// Per-channel normalization of pixels/255.
+    public var mean: [Float]
+    public var std: [Float]
+
+    /// Fashion-MNIST defaults (1x28x28, 10 classes, mean 0.2860, std 0.3530).
+    public init(arch: String, numClasses: Int = 10, inChannels: Int = 1, imageSize: Int = 28, widthMult: Double = 1,
+                stemStride: Int? = nil, mean: [Float] = [0.2860], std: [Float] = [0.3530]) {
+        self.arch = arch
+        self.numClasses = numClasses
+        self.inChannels = inChannels
+        self.imageSize = imageSize
+        self.widthMult = widthMult
+        self.stemStride = stemStride ?? (imageSize <= 64 ? 1 : 2)
+        self.mean = mean
+        self.std = std
+    }
+
+    /// A checked spec: errors name the flag that is wrong.
+    public func validated() throws -> ModelSpec {
+        func fail(_ s: String) -> ModelSpecError { ModelSpecError(message: s) }
+        guard ModelSpec.architectures.contains(arch) else {
+            throw fail("unknown --arch '\(arch)'; known: \(ModelSpec.architectures.joined(separator: ", "))")
+        }
+        guard numClasses >= 1 else { throw fail("--num-classes must be at least 1, got \(numClasses)") }
+        guard inChannels >= 1 else { throw fail("--in-channels must be at least 1, got \(inChannels)") }
+        guard imageSize >= 8 else { throw fail("--image-size must be at least 8, got \(imageSize)") }
+        guard mean.count == inChannels, std.count == inChannels else {
+            throw fail("--mean and --std need \(inChannels) values (one per input channel), got \(mean.count) and \(std.count)")
+        }
+        guard std.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw fail("--std values must be positive") }
+        guard widthMult > 0, [1, 2].contains(stemStride) else { throw fail("--width-mult must be > 0 and the stem stride 1 or 2") }
+        return self
+    }
+
+    /// A freshly initialized model (torchvision's initialization, drawn from `seed`).
+    public func build(seed: UInt64 = 0) -> Module {
+        switch arch {
+        case "resnet20": return ResNet.resnet20(numClasses: numClasses, inChannels: inChannels, seed: seed)
+        case "resnet18": return ResNet.resnet18(numClasses: numClasses, inChannels: inChannels, seed: seed)
+        case "resnet50": return ResNet.resnet50(numClasses: numClasses, inChannels: inChannels, seed: seed)
+        case "mobilenet_v2":
+            return MobileNetV2(numClasses: numClasses, inChannels: inChannels, widthMult: widthMult,
+                               stemStride: stemStride, seed: seed)
+        default: fatalError("unknown architecture \(arch); call validated() first")
+        }
+    }
+
+    /// The spec as safetensors metadata.
+    public var metadata: [String: String] {
+        ["arch": arch, "num_classes": "\(numClasses)", "in_channels": "\(inChannels)", "image_size": "\(imageSize)",
+         "width_mult": "\(widthMult)", "stem_stride": "\(stemStride)",
+         "mean": mean.map { "\($0)" }.joined(separator: ","), "std": std.map { "\($0)" }.joined(separator: ",")]
+    }
+
+    /// The spec recorded in a weights file's metadata, or nil when the file has none.
+    public init?(metadata m: [String: String]) {
+        guard let arch = m["arch"], let classes = m["num_classes"].flatMap(Int.init),
+              let channels = m["in_channels"].flatMap(Int.init), let size = m["image_size"].flatMap(Int.init) else { return nil }
+        let floats = { (s: String?) in s?.split(separator: ",").compactMap { Float($0) } }
+        self.init(arch: arch, numClasses: classes, inChannels: channels, imageSize: size,
+                  widthMult: m["width_mult"].flatMap(Double.init) ?? 1, stemStride: m["stem_stride"].flatMap(Int.init),
+                  mean: floats(m["mean"]) ?? [0.2860], std: floats(m["std"]) ?? [0.3530])
+    }
+}
+
+/// A model spec with a bad option; the message names the flag.
+public struct ModelSpecError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}

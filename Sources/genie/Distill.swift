@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Genie
+import Tensors
+
+struct Distill: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "GENIE-D: synthesize calibration images from a trained model alone (resumable, shardable).")
+
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Number of images.") var images = 1024
+    @Option(help: "Images per batch (each batch gets a fresh generator).") var batch = 128
+    @Option(help: "Iterations per batch.") var iterations = 4000
+    @Option(help: "Output file (safetensors); a PNG grid is written beside it.") var out: String
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(help: "genie (generator + latents), pixels (optimize pixels, ZeroQ-style) or noise.") var method = "genie"
+    @Flag(help: "Turn swing convolution off (ablation).") var noSwing = false
+    @Option(help: "Distill only every M-th batch starting at K (K/M); also read from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with GENIE_SHARDS.")
+    var shard: String?
+    @Flag(help: "Print one JSON object with the result.") var json = false
+
+    func run() throws {
+        guard let method = DistillMethod(rawValue: method) else {
+            throw ValidationError("--method must be genie, pixels or noise, got '\(self.method)'")
+        }
+        let shard = try shard.map(Shard.init(parsing:)) ?? Shard.fromEnvironment() ?? .whole
+        let (spec, net) = try model.load()
+        var config = DistillConfig()
+        config.method = method
+        config.batchSize = batch
+        config.iterations = iterations
+        config.seed = seed
+        config.swing = !noSwing
+        let url = URL(fileURLWithPath: out)
+        let partial = URL(fileURLWithPath: out + ".partial")
+        let set = try distillImages(spec: spec, model: net, total: images, config: config, shard: shard, partial: partial,
+                                    quiet: json, log: log)
+        try DistilledFile.write(set, spec: spec, config: config, total: images, shard: shard, to: url)
+        try? FileManager.default.removeItem(at: partial)
+        let initial = set.initialLosses.reduce(0, +) / Float(max(set.initialLosses.count, 1))
+        let final = set.finalLosses.reduce(0, +) / Float(max(set.finalLosses.count, 1))
+        if json {
+            printJSON(["images": set.images.shape.first ?? 0, "seconds": set.seconds, "initial_loss": initial,
+                       "final_loss": final, "shard": shard.description, "out": out, "method": method.rawValue])
+        } else {
+            print(String(format: "distilled %d images (%@, shard %@) in %.1f s: BNS loss %.4f -> %.4f; saved %@ and its .png grid",
+                         set.images.shape.first ?? 0, method.rawValue, shard.description, set.seconds, initial, final, out))
+        }
+    }
+}
+
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Join the shard files of one distillation into one file.")
+
+    @Argument(help: "Shard files written by `genie distill --shard`.") var files: [String]
+    @Option(help: "Output file.") var out: String
+
+    func run() throws {
+        let (file, total) = try DistilledFile.merge(files.map { URL(fileURLWithPath: $0) })
+        try file.write(to: URL(fileURLWithPath: out))
+        print("merged \(files.count) shard files into \(out) (\(total) images)")
+    }
+}

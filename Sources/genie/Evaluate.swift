@@ -1,0 +1,36 @@
+import ArgumentParser
+import Data
+import Foundation
+import Genie
+import Tensors
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Top-1 (and top-5) accuracy of a model on the test set.")
+
+    @OptionGroup var model: ModelOptions
+    @Option(help: "A quantized-model file from `genie quantize` (instead of --weights).") var quantized: String?
+    @Option(help: "Data set (fashion-mnist).") var dataset = "fashion-mnist"
+    @Option(help: "Batch size.") var batchSize = 500
+    @Flag(help: "Print one JSON object with the result.") var json = false
+
+    func run() throws {
+        guard dataset == "fashion-mnist" else { throw ValidationError("--dataset: only fashion-mnist is available, got '\(dataset)'") }
+        let (spec, net) = try quantized.map { path in
+            try QuantizedModelFile.load(SafeTensors(contentsOf: URL(fileURLWithPath: path)), source: "'\(path)'")
+        } ?? model.load()
+        let test = try FashionMNIST.load(split: .test)
+        guard test.imageShape == [spec.inChannels, spec.imageSize, spec.imageSize] else {
+            throw GenieError("the model expects \(spec.inChannels)x\(spec.imageSize)x\(spec.imageSize) inputs but \(dataset) images are \(test.imageShape.map(String.init).joined(separator: "x"))")
+        }
+        let accuracy = try evaluate(net, on: test, normalization: Normalization(mean: spec.mean, std: spec.std),
+                                    batchSize: batchSize, quiet: json)
+        if json {
+            var out: [String: Any] = ["arch": spec.arch, "top1": accuracy.top1, "images": accuracy.count]
+            if let top5 = accuracy.top5 { out["top5"] = top5 }
+            printJSON(out)
+        } else {
+            print(String(format: "%@ on %@ (%d images): top-1 %.2f%%", spec.arch, dataset, accuracy.count, accuracy.top1)
+                  + (accuracy.top5.map { String(format: ", top-5 %.2f%%", $0) } ?? ""))
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Data
+import Foundation
+import Genie
+import Models
+import NN
+import Tensors
+
+/// Where calibration images come from.
+struct CalibrationOptions: ParsableArguments {
+    @Option(help: "Distilled images from `genie distill` (zero-shot).") var calib: String?
+    @Option(help: "Few-shot: this many random Fashion-MNIST training images.") var real: Int?
+    @Option(help: "Few-shot: a folder of PNG images.") var realFolder: String?
+    @Option(help: "Baseline: this many standard-normal images.") var noise: Int?
+
+    /// The calibration tensor in the model's normalized input space.
+    func load(spec: ModelSpec, seed: UInt64) throws -> Tensor {
+        let given = [calib != nil, real != nil, realFolder != nil, noise != nil].filter { $0 }.count
+        guard given == 1 else { throw ValidationError("give exactly one of --calib FILE, --real N, --real-folder DIR, --noise N") }
+        let normalization = Normalization(mean: spec.mean, std: spec.std)
+        if let calib {
+            let file = try SafeTensors(contentsOf: URL(fileURLWithPath: calib))
+            guard let images = try? file.tensor("images") else { throw GenieError("--calib '\(calib)' holds no 'images' tensor") }
+            return images
+        }
+        if let real {
+            guard real >= 1 else { throw ValidationError("--real must be positive") }
+            return try normalization.apply(FashionMNIST.load(split: .train).randomSubset(count: real, seed: seed).images)
+        }
+        if let realFolder {
+            let images = try ImageFolder.load(URL(fileURLWithPath: realFolder), channels: spec.inChannels,
+                                              size: (spec.imageSize, spec.imageSize))
+            return try normalization.apply(images.images)
+        }
+        var rng = SeededGenerator(seed: seed)
+        guard let noise, noise >= 1 else { throw ValidationError("--noise must be positive") }
+        return Tensor.randomNormal([noise, spec.inChannels, spec.imageSize, spec.imageSize], using: &rng)
+    }
+}
+
+struct Quantize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "GENIE-M: quantize a model by block reconstruction on calibration images (resumable per unit).")
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var calibration: CalibrationOptions
+    @Option(help: "Weight bits (2...8).") var wbits = 4
+    @Option(help: "Activation bits (2...8).") var abits = 4
+    @Option(help: "genie (joint step size and softbits), brecq (fixed step size) or rtn (round to nearest).")
+    var method = "genie"
+    @Option(help: "Reconstruction iterations per unit.") var iterations = 20_000
+    @Option(help: "Rounding-regularizer weight lambda.") var roundWeight: Float = 1
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(help: "Output quantized-model file; progress is kept in OUT.checkpoint until done.") var out: String
+    @Flag(help: "Print one JSON object with the result.") var json = false
+
+    func run() throws {
+        guard let method = QuantMethod(rawValue: method) else { throw ValidationError("--method must be genie, brecq or rtn, got '\(self.method)'") }
+        guard (2...8).contains(wbits) else { throw ValidationError("--wbits must be in 2...8, got \(wbits)") }
+        guard (2...8).contains(abits) else { throw ValidationError("--abits must be in 2...8, got \(abits)") }
+        guard iterations >= 1 else { throw ValidationError("--iterations must be positive") }
+        let (spec, net) = try model.load()
+        let images = try calibration.load(spec: spec, seed: seed)
+        var config = ReconstructionConfig()
+        config.method = method
+        config.iterations = iterations
+        config.roundingWeight = roundWeight
+        config.seed = seed
+        let start = Date()
+        let checkpoint = URL(fileURLWithPath: out + ".checkpoint")
+        let quantized = try quantizeModel(spec: spec, model: net, calibration: images, weightBits: wbits, activationBits: abits,
+                                          config: config, checkpoint: checkpoint, quiet: json, log: log)
+        let file = QuantizedModelFile.make(quantized, spec: spec, metadata: [
+            "method": method.rawValue, "wbits": "\(wbits)", "abits": "\(abits)", "iterations": "\(iterations)",
+            "seed": "\(seed)", "calibration_images": "\(images.shape[0])"])
+        try file.write(to: URL(fileURLWithPath: out))
+        try? FileManager.default.removeItem(at: checkpoint)
+        let seconds = Date().timeIntervalSince(start)
+        if json {
+            printJSON(["out": out, "seconds": seconds, "method": method.rawValue, "wbits": wbits, "abits": abits])
+        } else {
+            print(String(format: "quantized %@ to W%dA%d (%@) in %.0f s; saved %@", spec.arch, wbits, abits, method.rawValue, seconds, out))
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Data
+import Foundation
+import Genie
+import Models
+import Tensors
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Zero-shot GENIE in one command: distill, quantize, evaluate; prints full-precision and quantized top-1.")
+
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Weight bits.") var wbits = 4
+    @Option(help: "Activation bits.") var abits = 4
+    @Option(help: "quick (about ten minutes here) or paper (the reference's budget).") var preset = "quick"
+    @Option(help: "Run folder (images, grid, quantized model, report).") var out = "runs/genie"
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Flag(help: "Print one JSON object with the result.") var json = false
+
+    /// The budgets: (images, distillation iterations, reconstruction iterations per unit).
+    static let presets: [String: (images: Int, distill: Int, reconstruct: Int)] = [
+        "quick": (256, 500, 1000), "paper": (1024, 4000, 20_000),
+    ]
+
+    func run() throws {
+        guard let budget = Run.presets[preset] else { throw ValidationError("--preset must be quick or paper, got '\(preset)'") }
+        var options = model
+        if options.weights == nil { options.weights = Run.bundledModel }
+        let (spec, net) = try options.load()
+        let folder = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let test = try FashionMNIST.load(split: .test)
+        let normalization = Normalization(mean: spec.mean, std: spec.std)
+        let start = Date()
+        log("[1/4] full-precision accuracy")
+        let fp = try evaluate(net, on: test, normalization: normalization, quiet: json)
+
+        log("[2/4] GENIE-D: distilling \(budget.images) images, \(budget.distill) iterations per batch")
+        var distill = DistillConfig()
+        distill.iterations = budget.distill
+        distill.seed = seed
+        let imagesURL = folder.appendingPathComponent("images.safetensors")
+        let set = try distillImages(spec: spec, model: net, total: budget.images, config: distill, shard: .whole,
+                                    partial: folder.appendingPathComponent("images.partial"), quiet: json, log: log)
+        try DistilledFile.write(set, spec: spec, config: distill, total: budget.images, shard: .whole, to: imagesURL)
+
+        log("[3/4] GENIE-M: W\(wbits)A\(abits), \(budget.reconstruct) iterations per unit")
+        var reconstruction = ReconstructionConfig()
+        reconstruction.iterations = budget.reconstruct
+        reconstruction.seed = seed
+        let quantizedURL = folder.appendingPathComponent("quantized.safetensors")
+        let quantized = try quantizeModel(spec: spec, model: net, calibration: set.images, weightBits: wbits,
+                                          activationBits: abits, config: reconstruction,
+                                          checkpoint: folder.appendingPathComponent("quantized.checkpoint"), quiet: json, log: log)
+        try QuantizedModelFile.make(quantized, spec: spec, metadata: [
+            "method": "genie", "wbits": "\(wbits)", "abits": "\(abits)", "iterations": "\(budget.reconstruct)",
+            "seed": "\(seed)", "calibration_images": "\(budget.images)"]).write(to: quantizedURL)
+
+        log("[4/4] quantized accuracy")
+        let q = try evaluate(quantized, on: test, normalization: normalization, quiet: json)
+        let seconds = Date().timeIntervalSince(start)
+        let report: [String: Any] = [
+            "arch": spec.arch, "wbits": wbits, "abits": abits, "preset": preset, "seed": seed,
+            "fp_top1": fp.top1, "quant_top1": q.top1, "images": budget.images, "distill_iterations": budget.distill,
+            "reconstruction_iterations": budget.reconstruct, "seconds": seconds,
+            "distill_initial_loss": set.initialLosses, "distill_final_loss": set.finalLosses,
+        ]
+        let jsonData = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted])
+        try jsonData.write(to: folder.appendingPathComponent("report.json"))
+        let markdown = """
+            # GENIE zero-shot quantization: \(spec.arch) W\(wbits)A\(abits)
+
+            | model | top-1 (Fashion-MNIST test) |
+            |---|---|
+            | full precision | \(String(format: "%.2f", fp.top1))% |
+            | GENIE W\(wbits)A\(abits) (zero-shot) | \(String(format: "%.2f", q.top1))% |
+
+            Preset `\(preset)`: \(budget.images) distilled images, \(budget.distill) distillation iterations per batch,
+            \(budget.reconstruct) reconstruction iterations per unit, seed \(seed); \(String(format: "%.0f", seconds)) s in all.
+            Files: `images.safetensors`, `images.png`, `quantized.safetensors`.
+
+            """
+        try Data(markdown.utf8).write(to: folder.appendingPathComponent("report.md"))
+        if json {
+            printJSON(report)
+        } else {
+            print(String(format: "%@ W%dA%d (zero-shot GENIE, preset %@): full precision %.2f%%, quantized %.2f%% (%.0f s); see %@/report.md",
+                         spec.arch, wbits, abits, preset, fp.top1, q.top1, seconds, out))
+        }
+    }
+
+    /// The committed ResNet-20, found beside the working directory or the executable's package.
+    static var bundledModel: String {
+        let candidates = ["models/resnet20.safetensors",
+                          URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                              .deletingLastPathComponent().appendingPathComponent("models/resnet20.safetensors").path]
+        return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
+    }
+}

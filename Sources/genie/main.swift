@@ -1,2 +1,0 @@
-import Genie
-print("genie \(GenieVersion.string)")

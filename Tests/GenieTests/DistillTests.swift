@@ -1,0 +1,93 @@
+import Genie
+import Models
+import NN
+import Testing
+import Tensors
+
+/// The tiny ResNet-20 (widths 4/8/16) of scripts/fixtures_genie.py with its weights, in eval mode.
+func tinyModel(_ f: [String: Tensor]) throws -> Module {
+    let model = ResNet.resnet20(widths: [4, 8, 16])
+    var state: [String: Tensor] = [:]
+    for (key, _, _) in model.stateDict() {
+        state[key] = key.hasSuffix("num_batches_tracked") ? Tensor.zeros([]) : f["model." + key]
+    }
+    try model.loadStateDict(state, source: "genie.safetensors")
+    model.setTraining(false)
+    return model
+}
+
+/// Relative agreement: max |a - b| <= tolerance * max(max |b|, 1e-3).
+func close(_ a: Tensor, _ b: Tensor, _ tolerance: Float = 1e-4) -> Bool {
+    let scale = max(b.scalars.map(abs).max() ?? 0, 1e-3)
+    return maxAbsDifference(a.reshaped(to: b.shape), b) <= tolerance * scale
+}
+
+@Suite struct DistillTests {
+    @Test func generatorOutputIsStandardizedPerChannel() {
+        var rng = SeededGenerator(seed: 3)
+        let g = Generator(latentDimension: 32, imageSize: 28, channels: 3, seed: 1)
+        let x = withoutGradients { g(Tensor.randomNormal([16, 32], using: &rng)) }
+        #expect(x.shape == [16, 3, 28, 28])
+        let (mean, std) = x.channelMoments(unbiased: false)
+        for c in 0..<3 {
+            #expect(abs(mean.scalars[c]) < 1e-4)
+            #expect(abs(std.scalars[c] - 1) < 1e-3)  // eps 1e-5 in the BN keeps it just below 1
+        }
+    }
+
+    @Test func generatorMatchesPyTorch() throws {
+        let f = try fixture("genie.safetensors")
+        let g = Generator(latentDimension: 16, imageSize: 8, channels: 1, widths: (8, 4), seed: 0)
+        var state: [String: Tensor] = [:]
+        for (key, value, _) in g.stateDict() { state[key] = f["gen." + key] ?? value }
+        try g.loadStateDict(state)
+        let z = f["gen.z"]!.requiringGradient()
+        let out = g(z)
+        #expect(close(out, f["gen.out"]!))
+        let model = try tinyModel(f)
+        let loss = try BNSLoss(model: model)
+        let value = loss(images: out, model: model)
+        #expect(close(value, f["gen.bns_loss"]!))
+        let conv1 = (g.child("conv1") as! Conv2d).weight
+        let (_, grads) = valueAndGradients(of: [conv1]) { loss(images: g(f["gen.z"]!), model: model) }
+        #expect(close(grads[0], f["gen.bns_grad_conv1_weight"]!, 1e-3))
+        #expect(close(gradients(of: value, wrt: [z])[0], f["gen.bns_grad_z"]!, 1e-3))
+    }
+
+    @Test(arguments: [(0, 0, "swing.out_o00"), (2, 1, "swing.out_o21")])
+    func swingConvolutionMatchesPyTorch(ox: Int, oy: Int, name: String) throws {
+        let f = try fixture("genie.safetensors")
+        let conv = Conv2d(2, 3, kernelSize: 3, stride: 2, padding: 1, bias: false)
+        conv.weight.value = f["swing.weight"]!
+        let swing = SwingConv2d(conv, seed: 0)
+        swing.fixedShift = (oy - 1, ox - 1)
+        #expect(close(swing(f["swing.x"]!), f[name]!))
+        swing.fixedShift = (0, 0)
+        #expect(maxAbsDifference(swing(f["swing.x"]!), conv(f["swing.x"]!)) == 0)
+    }
+
+    @Test(arguments: ["noswing", "swing"])
+    func bnsLossAndGradientMatchPyTorch(tag: String) throws {
+        let f = try fixture("genie.safetensors")
+        let model = try tinyModel(f)
+        #expect(close(withoutGradients { model(f["bns.images"]!) }, f["model.logits"]!))
+        if tag == "swing" {
+            let paths = SwingConv2d.install(in: model, seed: 0)
+            #expect(paths == ["layer2.0.conv1", "layer2.0.downsample.0", "layer3.0.conv1", "layer3.0.downsample.0"])
+            let offsets = f["bns.swing.offsets"]!.scalars.map(Int.init)
+            for (i, path) in paths.enumerated() {
+                (model.module(at: path) as! SwingConv2d).fixedShift = (offsets[2 * i + 1] - 1, offsets[2 * i] - 1)
+            }
+        }
+        let loss = try BNSLoss(model: model)
+        let x = f["bns.images"]!.requiringGradient()
+        let value = loss(images: x, model: model)
+        #expect(close(value, f["bns.\(tag).loss"]!))
+        #expect(close(gradients(of: value, wrt: [x])[0], f["bns.\(tag).grad"]!, 1e-3))
+    }
+
+    @Test func modelWithoutBatchNormIsRejected() {
+        let model = Sequential([Conv2d(1, 4, kernelSize: 3), Function.relu()])
+        #expect(throws: GenieError.self) { try BNSLoss(model: model) }
+    }
+}

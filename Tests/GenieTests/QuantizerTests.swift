@@ -1,0 +1,138 @@
+import Genie
+import Models
+import NN
+import Testing
+import Tensors
+
+@Suite struct QuantizerTests {
+    @Test func rectifiedSigmoidInverse() {
+        for r: Float in [0, 0.1, 0.5, 0.77, 0.999] {
+            let v = Tensor(RectifiedSigmoid.inverse(r))
+            #expect(abs(RectifiedSigmoid.forward(v).item - r) < 1e-5)
+        }
+        #expect(abs(RectifiedSigmoid.inverse(0.5)) < 1e-6)
+    }
+
+    @Test(arguments: [4, 2])
+    func weightQuantizerMatchesPyTorch(bits: Int) throws {
+        let f = try fixture("genie.safetensors")
+        let p = "wq\(bits)."
+        let q = WeightQuantizer(weight: f["wq.weight"]!, bits: bits)
+        #expect(close(q.scale.value, f[p + "s0"]!, 1e-6))
+        #expect(maxAbsDifference(q.zeroPoint.reshaped(to: [6]), f[p + "zp"]!) == 0)
+        #expect(maxAbsDifference(q.base, f[p + "B"]!) == 0)
+        #expect(close(q.softbits.value, f[p + "V0"]!, 1e-4))
+        func check(_ suffix: String, s: Tensor, v: Tensor) {
+            q.scale.value = s.reshaped(to: [6, 1, 1, 1])
+            q.softbits.value = v
+            q.soft = false
+            #expect(close(q(), f[p + "hard" + suffix]!, 1e-5))
+            q.soft = true
+            #expect(close(q(), f[p + "soft" + suffix]!, 1e-5))
+            let (_, grads) = valueAndGradients(of: [q.scale, q.softbits]) { (q() * f["wq.upstream"]!).sum() }
+            let gs = suffix.isEmpty ? "grad_s_init" : "grad_s", gv = suffix.isEmpty ? "grad_V_init" : "grad_V"
+            #expect(close(grads[0], f[p + gs]!, 1e-4))
+            #expect(close(grads[1], f[p + gv]!, 1e-4))
+        }
+        check("", s: f[p + "s0"]!, v: f[p + "V0"]!)
+        check("_pert", s: f[p + "s_pert"]!, v: f[p + "V_pert"]!)
+    }
+
+    @Test func softWeightEqualsWeightAndHardEqualsRoundToNearestAtInit() throws {
+        var rng = SeededGenerator(seed: 5)
+        let w = Tensor.randomNormal([8, 3, 3, 3], using: &rng)
+        let q = WeightQuantizer(weight: w, bits: 4)
+        q.soft = true
+        let s = q.scale.value, z = q.zeroPoint
+        // Inside the grid the soft weight reproduces W; outside it is clipped to the grid's ends.
+        let clipped = ((w / s + z).clamped(0, 15) - z) * s
+        #expect(maxAbsDifference(q(), clipped) < 1e-5)
+        q.soft = false
+        let rtn = (((w / s).rounded() + z).clamped(0, 15) - z) * s
+        #expect(maxAbsDifference(q(), rtn) < 1e-5)
+    }
+
+    @Test func roundingRegularizerMatchesPyTorch() throws {
+        let f = try fixture("genie.safetensors")
+        let q = WeightQuantizer(weight: f["wq.weight"]!, bits: 4)
+        q.softbits.value = f["wq4.V_pert"]!
+        for (beta, name) in [(Float(20), "b20"), (5, "b5")] {
+            let (value, grads) = valueAndGradients(of: [q.softbits]) { q.roundingLoss(beta: beta) }
+            #expect(close(value, f["reg.\(name).value"]!, 1e-5))
+            #expect(close(grads[0], f["reg.\(name).grad"]!, 1e-4))
+        }
+    }
+
+    @Test(arguments: ["signed", "unsigned"])
+    func activationQuantizerMatchesPyTorch(kind: String) throws {
+        let f = try fixture("genie.safetensors")
+        let x = f["aq.\(kind).x"]!
+        for bits in [4, 2] {
+            let q = ActivationQuantizer(bits: bits, seed: 0)
+            q.initialize(from: x)
+            #expect(q.signed == (kind == "signed"))
+            #expect(close(q.scale!.value, f["aq.\(kind).init_s\(bits)"]!, 1e-5))
+        }
+        let q = ActivationQuantizer(bits: 4, scale: f["aq.step"]!.item, signed: kind == "signed")
+        let leaf = x.requiringGradient()
+        let (value, grads) = valueAndGradients(of: [q.scale!]) { (q(leaf) * f["aq.upstream"]!).sum() }
+        _ = value
+        #expect(close(q(x), f["aq.\(kind).out"]!, 1e-6))
+        #expect(close(grads[0], f["aq.\(kind).grad_s"]!, 1e-4))
+        let gx = gradients(of: (q(leaf) * f["aq.upstream"]!).sum(), wrt: [leaf])[0]
+        #expect(close(gx, f["aq.\(kind).grad_x"]!, 1e-6))
+    }
+
+    @Test func quantizedBlockMatchesPyTorch() throws {
+        let f = try fixture("genie.safetensors")
+        let model = try tinyModel(f)
+        let x = f["qblock.x"]!
+        try quantize(model, weightBits: 4, activationBits: 4, sample: f["bns.images"]!, seed: 0)
+        let block = model.module(at: "layer2.0")!
+        let layers = block.quantizedLayers
+        #expect(layers.map(\.path) == ["conv1", "conv2", "downsample.0"])
+        let conv1 = layers[0].layer, conv2 = layers[1].layer, down = layers[2].layer
+        #expect(conv1.inputQuantizer === down.inputQuantizer)  // the block input's quantizer is shared
+        for (name, layer) in [("conv1", conv1), ("conv2", conv2), ("downsample", down)] {
+            #expect(close(layer.weightQuantizer!.scale.value, f["qblock.\(name).s0"]!, 1e-6))
+            layer.weightQuantizer!.soft = true
+            layer.quantizesInput = true
+        }
+        _ = withoutGradients { block(x) }  // lazy activation init, QDrop off
+        #expect(close(conv1.inputQuantizer!.scale!.value, f["qblock.aq_in.s"]!, 1e-5))
+        #expect(close(conv2.inputQuantizer!.scale!.value, f["qblock.aq_mid.s"]!, 1e-5))
+        let outSoft = withoutGradients { block(x) }
+        #expect(close(outSoft, f["qblock.out_soft"]!, 1e-4))
+
+        let weights = [conv1, conv2, down].map { $0.weightQuantizer! }
+        let parameters = weights.map(\.scale) + weights.map(\.softbits) + [conv1.inputQuantizer!.scale!, conv2.inputQuantizer!.scale!]
+        var rec = Float(0)
+        let (loss, grads) = valueAndGradients(of: parameters) {
+            let out = block(x)
+            let r = (out - f["qblock.y_fp"]!).squared().sum() * (Float(out.shape[1]) / Float(out.count))
+            rec = r.item
+            return r + weights.map { $0.roundingLoss(beta: 10) }.reduce(Tensor(0), +)
+        }
+        #expect(close(Tensor(rec), f["qblock.rec_loss"]!, 1e-4))
+        #expect(close(loss, f["qblock.loss"]!, 1e-4))
+        for (i, name) in ["conv1", "conv2", "downsample"].enumerated() {
+            #expect(close(grads[i], f["qblock.grad.\(name).s"]!, 2e-3), "grad s \(name)")
+            #expect(close(grads[3 + i], f["qblock.grad.\(name).V"]!, 2e-3), "grad V \(name)")
+        }
+        #expect(close(grads[6], f["qblock.grad.aq_in.s"]!, 2e-3))
+        #expect(close(grads[7], f["qblock.grad.aq_mid.s"]!, 2e-3))
+        for w in weights { w.soft = false }
+        #expect(close(withoutGradients { block(x) }, f["qblock.out_hard"]!, 1e-4))
+    }
+
+    @Test func unitsFollowTheReferenceOrder() {
+        let r20 = reconstructionUnits(of: ModelSpec(arch: "resnet20").build())
+        #expect(r20 == ["conv1"] + (1...3).flatMap { s in (0..<3).map { "layer\(s).\($0)" } } + ["fc"])
+        let r18 = reconstructionUnits(of: ModelSpec(arch: "resnet18", inChannels: 3, imageSize: 224, mean: [0, 0, 0], std: [1, 1, 1]).build())
+        #expect(r18.count == 10)
+        let r50 = reconstructionUnits(of: ModelSpec(arch: "resnet50", inChannels: 3, imageSize: 224, mean: [0, 0, 0], std: [1, 1, 1]).build())
+        #expect(r50.count == 18)
+        let mb = reconstructionUnits(of: ModelSpec(arch: "mobilenet_v2").build())
+        #expect(mb.count == 20 && mb.first == "features.0.0" && mb.last == "classifier.1" && mb[18] == "features.18.0")
+    }
+}
