@@ -72,7 +72,7 @@ public func benchmark(_ workload: BenchWorkload, spec: ModelSpec, batch: Int, it
         config.iterations = total
         let images = Tensor.randomNormal([32 * batch] + Array(shape.dropFirst()), using: &rng)
         let student = spec.build(seed: 1)
-        try student.loadStateDict(Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.key, $0.value) }))
+        try student.loadState(of: model)
         try quantize(student, weightBits: 4, activationBits: 4, sample: images.slice(batch: 0..<2), seed: 0)
         let reconstructor = try Reconstructor(teacher: model, student: student, calibration: images, config: config)
         guard let unit = reconstructor.units.firstIndex(where: { $0.hasPrefix("layer1.0") }) ?? reconstructor.units.indices.dropFirst().first else {

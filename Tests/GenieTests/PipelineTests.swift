@@ -92,7 +92,7 @@ func temporaryDirectory() throws -> URL {
         config.iterations = 60
         var first: [String: Float] = [:], last: [String: Float] = [:]
         let student = spec.build()
-        try student.loadStateDict(Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.key, $0.value) }))
+        try student.loadState(of: model)
         try quantize(student, weightBits: 4, activationBits: 4, sample: calibration.slice(batch: 0..<2), seed: 0)
         let r = try Reconstructor(teacher: model, student: student, calibration: calibration, config: config)
         try r.run { p in

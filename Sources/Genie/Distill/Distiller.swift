@@ -45,7 +45,7 @@ public final class Distiller {
 
     /// `model` is the user's full-precision model; it is never modified: a copy in eval mode is distilled through.
     public init(model original: Module, copy: Module, imageShape: [Int], config: DistillConfig) throws {
-        try copy.loadStateDict(Dictionary(uniqueKeysWithValues: original.stateDict().map { ($0.key, $0.value) }))
+        try copy.loadState(of: original)
         copy.setTraining(false)
         for p in copy.namedParameters() { p.parameter.requiresGradient = false }
         let swung = config.swing ? SwingConv2d.install(in: copy, seed: config.seed) : []

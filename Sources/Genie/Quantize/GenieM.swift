@@ -14,7 +14,7 @@ public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibrat
         throw GenieError("calibration images have shape \(calibration.shape) but the model takes [N, \(expected.map(String.init).joined(separator: ", "))]")
     }
     let student = spec.build()
-    try student.loadStateDict(Dictionary(uniqueKeysWithValues: fullPrecision.stateDict().map { ($0.key, $0.value) }))
+    try student.loadState(of: fullPrecision)
     try quantize(student, weightBits: weightBits, activationBits: activationBits,
                  sample: calibration.slice(batch: 0..<min(2, calibration.shape[0])), seed: config.seed)
     let reconstructor = try Reconstructor(teacher: fullPrecision, student: student, calibration: calibration, config: config)
