@@ -8,21 +8,23 @@ extension Tensor {
     /// `.blocked` when O % channelBlock == 0, else `.plain`, so chains of convolutions stay in oneDNN's
     /// fast layout.
     public func conv2d(_ weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, groups: Int = 1) -> Tensor {
+        // `precondition` drops its message in optimized builds; a shape error should name the shapes there too.
+        func require(_ ok: Bool, _ message: @autoclosure () -> String) { if !ok { fatalError(message()) } }
         func dims(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ",") + "]" }
         let shapes = "input \(dims(shape)), weight \(dims(weight.shape))"
-        precondition(rank == 4 && weight.rank == 4, "conv2d: needs a 4-D input and weight, got \(shapes)")
-        precondition(stride >= 1 && padding >= 0 && groups >= 1,
-                     "conv2d: bad stride \(stride), padding \(padding) or groups \(groups) (\(shapes))")
+        require(rank == 4 && weight.rank == 4, "conv2d: needs a 4-D input and weight, got \(shapes)")
+        require(stride >= 1 && padding >= 0 && groups >= 1,
+                "conv2d: bad stride \(stride), padding \(padding) or groups \(groups) (\(shapes))")
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let (o, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
-        precondition(c == weight.shape[1] * groups,
-                     "conv2d: input \(dims(shape)) has \(c) channels but weight \(dims(weight.shape)) expects \(weight.shape[1] * groups) (groups \(groups))")
-        precondition(o % groups == 0,
-                     "conv2d: weight \(dims(weight.shape)) has \(o) output channels, not divisible by groups \(groups)")
-        precondition(h + 2 * padding >= kh && w + 2 * padding >= kw,
-                     "conv2d: kernel \(kh)x\(kw) larger than the input padded by \(padding) (\(shapes))")
+        require(c == weight.shape[1] * groups,
+                "conv2d: input \(dims(shape)) has \(c) channels but weight \(dims(weight.shape)) expects \(weight.shape[1] * groups) (groups \(groups))")
+        require(o % groups == 0,
+                "conv2d: weight \(dims(weight.shape)) has \(o) output channels, not divisible by groups \(groups)")
+        require(h + 2 * padding >= kh && w + 2 * padding >= kw,
+                "conv2d: kernel \(kh)x\(kw) larger than the input padded by \(padding) (\(shapes))")
         if let bias {
-            precondition(bias.shape == [o], "conv2d: bias \(dims(bias.shape)) does not match weight \(dims(weight.shape)); expected [\(o)]")
+            require(bias.shape == [o], "conv2d: bias \(dims(bias.shape)) does not match weight \(dims(weight.shape)); expected [\(o)]")
         }
 
         let x = inPreferredLayout()
