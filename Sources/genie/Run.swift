@@ -43,6 +43,7 @@ struct Run: ParsableCommand {
         let set = try distillImages(spec: spec, model: net, total: budget.images, config: distill, shard: .whole,
                                     partial: folder.appendingPathComponent("images.partial"), quiet: json, log: log)
         try DistilledFile.write(set, spec: spec, config: distill, total: budget.images, shard: .whole, to: imagesURL)
+        try? FileManager.default.removeItem(at: folder.appendingPathComponent("images.partial"))
 
         log("[3/4] GENIE-M: W\(wbits)A\(abits), \(budget.reconstruct) iterations per unit")
         var reconstruction = ReconstructionConfig()
@@ -55,6 +56,7 @@ struct Run: ParsableCommand {
         try QuantizedModelFile.make(quantized, spec: spec, metadata: [
             "method": "genie", "wbits": "\(wbits)", "abits": "\(abits)", "iterations": "\(budget.reconstruct)",
             "seed": "\(seed)", "calibration_images": "\(budget.images)"]).write(to: quantizedURL)
+        try? FileManager.default.removeItem(at: folder.appendingPathComponent("quantized.checkpoint"))
 
         log("[4/4] quantized accuracy")
         let q = try evaluate(quantized, on: test, normalization: normalization, quiet: json)
