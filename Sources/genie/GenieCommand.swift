@@ -11,16 +11,17 @@ struct GenieCommand: ParsableCommand {
         subcommands: [Train.self, Evaluate.self, Distill.self, Merge.self, Quantize.self, Run.self, Bench.self])
 
     static func main() {
-        useSleepingOpenMPWorkers()
+        limitOpenMPSpinning()
         main(nil)
     }
 
-    /// oneDNN's OpenMP workers spin between parallel regions by default; when anything else shares the cores
-    /// that spinning slows every step several times over (measured here). libgomp reads its settings only at
-    /// start-up, so the process restarts itself once with `OMP_WAIT_POLICY=PASSIVE` unless the user set one.
-    static func useSleepingOpenMPWorkers() {
-        guard getenv("OMP_WAIT_POLICY") == nil else { return }
-        setenv("OMP_WAIT_POLICY", "PASSIVE", 1)
+    /// oneDNN's OpenMP workers spin between parallel regions (libgomp: 300k spins, or forever with ACTIVE); when
+    /// anything else shares the cores that spinning slows every step several times over, while never spinning
+    /// (PASSIVE) costs 5-20% on a quiet machine (both measured here, BENCHMARKS.md). libgomp reads its settings
+    /// only at start-up, so the process restarts itself once with a short spin unless the user chose a policy.
+    static func limitOpenMPSpinning() {
+        guard getenv("OMP_WAIT_POLICY") == nil, getenv("GOMP_SPINCOUNT") == nil else { return }
+        setenv("GOMP_SPINCOUNT", "30000", 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)  // returns only on failure: then run as we are
     }
 }
