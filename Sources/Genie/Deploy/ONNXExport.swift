@@ -1,0 +1,371 @@
+import Foundation
+import Models
+import NN
+import Tensors
+
+/// Exports quantized models to ONNX in QDQ form (docs/ONNX.md): integer weight initializers with per-channel
+/// `DequantizeLinear`, a `QuantizeLinear`/`DequantizeLinear` pair per quantized activation, int32 biases behind
+/// quantized inputs, everything else in float32. Batch norms are folded first (`foldBatchNorms`).
+public enum ONNXExport {
+    /// The opsets the exporter writes: 13 brought per-channel `DequantizeLinear`; 21 brought int4/uint4.
+    public static let opsets = 13...23
+
+    /// The ONNX file of the quantized-model file `file` (read from `source`, which errors name).
+    public static func export(quantizedFile file: SafeTensors, source: String, opset: Int, integerBiases: Bool = true) throws
+        -> (onnx: [UInt8], folded: [FoldedBatchNorm]) {
+        try checkOpset(opset)
+        let (spec, model) = try QuantizedModelFile.load(file, source: source)
+        let folded = foldBatchNorms(model, sample: Tensor.zeros([1, spec.inChannels, spec.imageSize, spec.imageSize]))
+        var metadata = file.metadata.filter { !["layers", "format"].contains($0.key) }
+        metadata["source"] = source
+        return (try export(model, spec: spec, opset: opset, integerBiases: integerBiases, metadata: metadata), folded)
+    }
+
+    /// The ONNX file of a (folded) quantized model: input `input` [N, C, H, W] (normalized images, float32),
+    /// output `logits` [N, classes]; `metadata` and the spec's normalization go into the metadata properties.
+    /// `integerBiases`: biases behind quantized inputs as int32 (what integer runtimes need; onnxruntime rounds float
+    /// ones so itself at load) rather than float32 (exactly the quantized model's).
+    public static func export(_ model: Module, spec: ModelSpec, opset: Int, integerBiases: Bool = true,
+                              metadata: [String: String] = [:]) throws -> [UInt8] {
+        try checkOpset(opset)
+        let graph = ONNXGraph(opset: opset, integerBiases: integerBiases)
+        let logits = try graph.emit(model, "", "input")
+        graph.rename(logits, to: "logits")
+        var properties = metadata.merging(spec.metadata) { $1 }
+        properties["input"] = "float32 [N, \(spec.inChannels), \(spec.imageSize), \(spec.imageSize)]: (pixels / 255 - mean) / std"
+        properties["output"] = "float32 [N, \(spec.numClasses)] logits"
+        properties["biases"] = integerBiases ? "int32 (scale s_a * s_w) behind quantized inputs, float32 elsewhere" : "float32"
+        return graph.serialized(input: [spec.inChannels, spec.imageSize, spec.imageSize], classes: spec.numClasses,
+                                metadata: properties)
+    }
+
+    static func checkOpset(_ opset: Int) throws {
+        guard opsets.contains(opset) else {
+            throw GenieError("--opset \(opset) cannot express the quantized model: per-channel weight scales (DequantizeLinear "
+                             + "with an axis) need opset 13 or later; the exporter writes opsets \(opsets.lowerBound) to "
+                             + "\(opsets.upperBound) (21 and later store 4-bit values as int4/uint4)")
+        }
+    }
+
+    /// The IR version of the first ONNX release with `opset` (onnx.helper.VERSION_TABLE).
+    static func irVersion(opset: Int) -> Int {
+        switch opset { case ...14: 7; case 15...18: 8; case 19...20: 9; case 21...22: 10; default: 11 }
+    }
+}
+
+/// ONNX tensor element types (TensorProto.DataType) the exporter writes.
+enum ONNXType: Int {
+    case float = 1, uint8 = 2, int8 = 3, uint16 = 4, int16 = 5, int32 = 6, uint4 = 21, int4 = 22
+
+    /// The integers the type holds.
+    var range: ClosedRange<Int> {
+        switch self {
+        case .uint4: 0...15
+        case .int4: -8...7
+        case .uint8: 0...255
+        case .int8: -128...127
+        case .uint16: 0...65535
+        case .int16: -32768...32767
+        case .int32, .float: Int(Int32.min)...Int(Int32.max)
+        }
+    }
+
+    /// Little-endian raw data of integers of this type; 4-bit values two per byte, the first in the low nibble.
+    func raw(_ values: [Int]) -> [UInt8] {
+        switch self {
+        case .uint4, .int4:
+            return stride(from: 0, to: values.count, by: 2).map { i in
+                UInt8(values[i] & 0xF) | (i + 1 < values.count ? UInt8(values[i + 1] & 0xF) << 4 : 0)
+            }
+        case .uint8, .int8: return values.map { UInt8(truncatingIfNeeded: $0) }
+        case .uint16, .int16: return values.flatMap { withUnsafeBytes(of: UInt16(truncatingIfNeeded: $0).littleEndian, Array.init) }
+        case .int32: return values.flatMap { withUnsafeBytes(of: Int32($0).littleEndian, Array.init) }
+        case .float: return values.flatMap { withUnsafeBytes(of: Float($0).bitPattern.littleEndian, Array.init) }
+        }
+    }
+}
+
+/// A node attribute (AttributeProto).
+enum ONNXAttribute {
+    case int(String, Int), ints(String, [Int]), float(String, Float)
+}
+
+/// The graph under construction, written by walking the module tree.
+final class ONNXGraph {
+    struct Node { var op: String, name: String, inputs: [String], outputs: [String], attributes: [ONNXAttribute] }
+    struct Initializer { var name: String, type: ONNXType, dims: [Int], raw: [UInt8] }
+
+    let opset: Int, integerBiases: Bool
+    private(set) var nodes: [Node] = []
+    private(set) var initializers: [Initializer] = []
+    private var names: Set<String> = ["input", "logits"]
+    /// The dequantized output for each (activation quantizer, value) already quantized.
+    private var quantized: [String: String] = [:]
+    private var activationIDs: [ObjectIdentifier: Int] = [:]
+
+    init(opset: Int, integerBiases: Bool) {
+        self.opset = opset
+        self.integerBiases = integerBiases
+    }
+
+    private func unique(_ base: String) -> String {
+        var name = base, i = 1
+        while names.contains(name) { i += 1; name = "\(base)_\(i)" }
+        names.insert(name)
+        return name
+    }
+
+    /// Adds a node with one output, named after `name`, and returns the output.
+    @discardableResult
+    func node(_ op: String, _ inputs: [String], _ name: String, _ attributes: [ONNXAttribute] = []) -> String {
+        let output = unique(name)
+        nodes.append(Node(op: op, name: output, inputs: inputs, outputs: [output], attributes: attributes))
+        return output
+    }
+
+    func floats(_ name: String, _ values: [Float], dims: [Int]) -> String {
+        let name = unique(name)
+        initializers.append(Initializer(name: name, type: .float, dims: dims,
+                                        raw: values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }))
+        return name
+    }
+
+    func integers(_ name: String, _ type: ONNXType, _ values: [Int], dims: [Int]) -> String {
+        let name = unique(name)
+        initializers.append(Initializer(name: name, type: type, dims: dims, raw: type.raw(values)))
+        return name
+    }
+
+    /// Renames the graph's last value (the model output).
+    func rename(_ value: String, to name: String) {
+        guard let i = nodes.lastIndex(where: { $0.outputs == [value] }) else { return }
+        nodes[i].outputs = [name]
+    }
+
+    // MARK: Walking the model
+
+    /// Appends the nodes computing module `m` (at `path`) of value `x`; returns the output value.
+    func emit(_ m: Module, _ path: String, _ x: String) throws -> String {
+        func sub(_ name: String, _ input: String) throws -> String {
+            try emit(m.child(name), path.isEmpty ? name : path + "." + name, input)
+        }
+        let at = path.isEmpty ? "" : path + "."
+        switch m {
+        case let layer as QuantizedLayer:
+            return try quantizedLayer(layer, path, x)
+        case let conv as Conv2d:
+            return convolution(conv, path, x, weight: floats(path + ".weight", conv.weight.value.scalars, dims: conv.weight.value.shape),
+                               bias: conv.bias.map { floats(path + ".bias", $0.value.scalars, dims: [conv.outChannels]) })
+        case let linear as Linear:
+            return gemm(path, x, weight: floats(path + ".weight", linear.weight.value.scalars, dims: linear.weight.value.shape),
+                        bias: linear.bias.map { floats(path + ".bias", $0.value.scalars, dims: [linear.outFeatures]) })
+        case let bn as BatchNorm2d:
+            return try batchNormalization(bn, path, x)
+        case is Sequential:
+            return try m.childNames.reduce(x) { try sub($1, $0) }
+        case is Dropout:
+            return x
+        case let f as Function:
+            return try function(f, path, x)
+        case is BasicBlock, is Bottleneck:  // ResNet.swift: convs with BN and ReLU, then relu(out + shortcut)
+            let convs = m.childNames.filter { $0.hasPrefix("conv") }
+            var y = x
+            for (i, conv) in convs.enumerated() {
+                y = try sub("bn" + conv.dropFirst(4), sub(conv, y))
+                if i < convs.count - 1 { y = try sub("relu", y) }
+            }
+            let shortcut = try sub(m.childNames.contains("downsample") ? "downsample" : "identity", x)
+            return try sub("relu", node("Add", [y, shortcut], at + "add"))
+        case is ResNet:
+            var y = try sub("relu", sub("bn1", sub("conv1", x)))
+            if m.childNames.contains("maxpool") {  // ResNet.swift's ImageNet stem pool
+                y = node("MaxPool", [y], at + "maxpool", [.ints("kernel_shape", [3, 3]), .ints("strides", [2, 2]), .ints("pads", [1, 1, 1, 1])])
+            }
+            for name in m.childNames where name.hasPrefix("layer") { y = try sub(name, y) }
+            return try sub("fc", node("Flatten", [sub("avgpool", y)], at + "flatten", [.int("axis", 1)]))
+        case let block as InvertedResidual:  // MobileNetV2.swift: identity(x) + conv(x) when residual
+            let y = try sub("conv", x)
+            return block.useResidual ? node("Add", [try sub("identity", x), y], at + "add") : y
+        case is MobileNetV2:
+            let pooled = node("GlobalAveragePool", [try sub("features", x)], at + "avgpool")
+            return try sub("classifier", node("Flatten", [pooled], at + "flatten", [.int("axis", 1)]))
+        default:
+            throw GenieError("ONNX export: module '\(path)' (\(type(of: m))) has no ONNX form")
+        }
+    }
+
+    private func function(_ f: Function, _ path: String, _ x: String) throws -> String {
+        switch f.name {
+        case "Identity": return x
+        case "ReLU": return node("Relu", [x], path)
+        case "ReLU6": return node("Clip", [x, floats(path + ".min", [0], dims: []), floats(path + ".max", [6], dims: [])], path)
+        case "Tanh": return node("Tanh", [x], path)
+        case "Flatten": return node("Flatten", [x], path, [.int("axis", 1)])
+        case "AdaptiveAvgPool2d": return node("GlobalAveragePool", [x], path)
+        default: throw GenieError("ONNX export: module '\(path)' (\(f.name)) has no ONNX form")
+        }
+    }
+
+    private func convolution(_ conv: Conv2d, _ path: String, _ x: String, weight: String, bias: String?) -> String {
+        let k = conv.kernelSize, s = conv.stride, p = conv.padding
+        return node("Conv", [x, weight] + (bias.map { [$0] } ?? []), path, [
+            .ints("kernel_shape", [k, k]), .ints("strides", [s, s]), .ints("pads", [p, p, p, p]),
+            .ints("dilations", [1, 1]), .int("group", conv.groups),
+        ])
+    }
+
+    private func gemm(_ path: String, _ x: String, weight: String, bias: String?) -> String {
+        node("Gemm", [x, weight] + (bias.map { [$0] } ?? []), path, [.int("transB", 1)])
+    }
+
+    private func batchNormalization(_ bn: BatchNorm2d, _ path: String, _ x: String) throws -> String {
+        guard let mean = bn.runningMean?.value.scalars, let variance = bn.runningVar?.value.scalars else {
+            throw GenieError("ONNX export: batch norm '\(path)' has no running statistics")
+        }
+        let n = bn.numFeatures
+        return node("BatchNormalization", [
+            x, floats(path + ".weight", bn.weight?.value.scalars ?? Array(repeating: 1, count: n), dims: [n]),
+            floats(path + ".bias", bn.bias?.value.scalars ?? Array(repeating: 0, count: n), dims: [n]),
+            floats(path + ".running_mean", mean, dims: [n]), floats(path + ".running_var", variance, dims: [n]),
+        ], path, [.float("epsilon", bn.epsilon)])
+    }
+
+    // MARK: Quantized layers
+
+    private func quantizedLayer(_ layer: QuantizedLayer, _ path: String, _ x: String) throws -> String {
+        var input = x, inputScale: Float?
+        if layer.quantizesInput, let aq = layer.inputQuantizer, let scale = aq.scale?.value.item {
+            input = quantizeActivation(aq, x)
+            inputScale = scale
+        }
+        guard let wq = layer.weightQuantizer else { return try emit(layer.layer, path + ".layer", input) }
+        let weight = dequantizedWeight(wq, path)
+        switch layer.layer {
+        case let conv as Conv2d:
+            return convolution(conv, path, input, weight: weight,
+                               bias: conv.bias.map { bias($0.value.scalars, path, inputScale, wq) })
+        case let linear as Linear:
+            return gemm(path, input, weight: weight, bias: linear.bias.map { bias($0.value.scalars, path, inputScale, wq) })
+        default:
+            throw GenieError("ONNX export: quantized layer '\(path)' wraps a \(type(of: layer.layer))")
+        }
+    }
+
+    /// `x̂ = s · round_half_even(clamp(x / s, Qn, Qp))` as QuantizeLinear/DequantizeLinear (which round half to even
+    /// and saturate to the integer type); a Clip to `[Qn·s, Qp·s]` first when the type's range is wider than
+    /// `[Qn, Qp]` (exact: a value clipped there rounds to Qn or Qp, as clamping first does). One pair per
+    /// quantized tensor, however many layers read it.
+    private func quantizeActivation(_ aq: ActivationQuantizer, _ x: String) -> String {
+        let key = "\(ObjectIdentifier(aq).hashValue) \(x)"
+        if let done = quantized[key] { return done }
+        let id = activationIDs[ObjectIdentifier(aq)] ?? activationIDs.count
+        activationIDs[ObjectIdentifier(aq)] = id
+        let s = aq.scale!.value.item, (qn, qp) = aq.range
+        let small = opset >= 21 && aq.bits <= 4
+        let type: ONNXType = aq.signed ? (small ? .int4 : .int8) : (small ? .uint4 : .uint8)
+        let name = "activation\(id)"
+        let scale = floats(name + ".scale", [s], dims: []), zero = integers(name + ".zero_point", type, [0], dims: [])
+        var input = x
+        if type.range != Int(qn)...Int(qp) {
+            input = node("Clip", [x, floats(name + ".min", [qn * s], dims: []), floats(name + ".max", [qp * s], dims: [])], name + ".clip")
+        }
+        let q = node("QuantizeLinear", [input, scale, zero], name + ".quantize")
+        let dq = node("DequantizeLinear", [q, scale, zero], name + ".dequantize")
+        quantized[key] = dq
+        return dq
+    }
+
+    /// `W = s · (q − z)` per output channel: the codes and zero points in the narrowest integer type the opset has
+    /// that holds both (uint4/int4 from opset 21 at 4 bits or fewer, else uint8/int8, then 16-bit from opset 21);
+    /// a channel whose weights all have one sign can have a zero point outside every such type: then the layer
+    /// stores `q − z` as int32 without a zero point.
+    private func dequantizedWeight(_ wq: WeightQuantizer, _ path: String) -> String {
+        let shape = wq.softbits.value.shape, channels = shape[0]
+        let codes = wq.codes.scalars.map { Int($0) }, zero = wq.zeroPoint.scalars.map { Int($0) }
+        let scale = floats(path + ".weight_scale", wq.scale.value.scalars, dims: [channels])
+        let candidates: [ONNXType] = (opset >= 21 && wq.bits <= 4 ? [.uint4, .int4] : []) + [.uint8, .int8]
+            + (opset >= 21 ? [.uint16, .int16] : [])
+        let (low, high) = (min(codes.min()!, zero.min()!), max(codes.max()!, zero.max()!))
+        let inputs: [String]
+        if let type = candidates.first(where: { $0.range.contains(low) && $0.range.contains(high) }) {
+            inputs = [integers(path + ".weight_quantized", type, codes, dims: shape), scale,
+                      integers(path + ".weight_zero_point", type, zero, dims: [channels])]
+        } else {
+            let perChannel = codes.count / channels
+            inputs = [integers(path + ".weight_quantized", .int32, codes.indices.map { codes[$0] - zero[$0 / perChannel] }, dims: shape), scale]
+        }
+        return node("DequantizeLinear", inputs, path + ".weight", [.int("axis", 0)])
+    }
+
+    /// The bias: int32 with scale `s_a · s_w` per channel behind a quantized input (what QDQ runtimes fuse into
+    /// integer convolutions; off by at most half a step of the accumulator) when `integerBiases`, float32 otherwise
+    /// or when a channel's value does not fit int32.
+    private func bias(_ b: [Float], _ path: String, _ inputScale: Float?, _ wq: WeightQuantizer) -> String {
+        if integerBiases, let sa = inputScale {
+            let scales = wq.scale.value.scalars.map { sa * $0 }
+            let steps = zip(b, scales).map { (Double($0) / Double($1)).rounded(.toNearestOrEven) }
+            if scales.allSatisfy(\.isNormal), steps.allSatisfy({ abs($0) < Double(Int32.max) }) {
+                let q = integers(path + ".bias_quantized", .int32, steps.map { Int($0) }, dims: [b.count])
+                return node("DequantizeLinear", [q, floats(path + ".bias_scale", scales, dims: [b.count])], path + ".bias",
+                            [.int("axis", 0)])
+            }
+        }
+        return floats(path + ".bias", b, dims: [b.count])
+    }
+
+    // MARK: Serialization (onnx.proto field numbers)
+
+    func serialized(input: [Int], classes: Int, metadata: [String: String]) -> [UInt8] {
+        var model = ProtobufWriter()
+        model.int(1, ONNXExport.irVersion(opset: opset))  // ir_version
+        model.string(2, "genie-swift")  // producer_name
+        model.message(7) { graph in  // graph
+            for n in nodes { graph.message(1) { Self.write(n, &$0) } }
+            graph.string(2, "genie")
+            for t in initializers {
+                graph.message(5) { tensor in
+                    for d in t.dims { tensor.int(1, d) }
+                    tensor.int(2, t.type.rawValue)
+                    tensor.string(8, t.name)
+                    tensor.bytes(9, t.raw)
+                }
+            }
+            graph.message(11) { Self.writeValueInfo("input", dims: [nil] + input, &$0) }
+            graph.message(12) { Self.writeValueInfo("logits", dims: [nil, classes], &$0) }
+        }
+        model.message(8) { $0.string(1, ""); $0.int(2, opset) }  // opset_import
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            model.message(14) { $0.string(1, key); $0.string(2, value) }  // metadata_props
+        }
+        return model.bytes
+    }
+
+    private static func write(_ n: Node, _ w: inout ProtobufWriter) {
+        for i in n.inputs { w.string(1, i) }
+        for o in n.outputs { w.string(2, o) }
+        w.string(3, n.name)
+        w.string(4, n.op)
+        for a in n.attributes {
+            w.message(5) { attr in
+                switch a {
+                case let .int(name, v): attr.string(1, name); attr.int(3, v); attr.int(20, 2)
+                case let .float(name, v): attr.string(1, name); attr.float(2, v); attr.int(20, 1)
+                case let .ints(name, vs): attr.string(1, name); for v in vs { attr.int(8, v) }; attr.int(20, 7)
+                }
+            }
+        }
+    }
+
+    /// A float32 tensor value; a nil dimension is the batch size `N`.
+    private static func writeValueInfo(_ name: String, dims: [Int?], _ w: inout ProtobufWriter) {
+        w.string(1, name)
+        w.message(2) { type in
+            type.message(1) { tensor in
+                tensor.int(1, ONNXType.float.rawValue)
+                tensor.message(2) { shape in
+                    for d in dims { shape.message(1) { if let d { $0.int(1, d) } else { $0.string(2, "N") } } }
+                }
+            }
+        }
+    }
+}
