@@ -23,9 +23,10 @@ func topKHits(_ logits: Tensor, labels: [Int], k: Int) -> Int {
     return hits
 }
 
-/// Evaluates `model` in eval mode on `dataset` (pixels in [0, 1], normalized here), in batches.
+/// Evaluates `model` in eval mode on `dataset` (pixels in [0, 1], normalized here), in batches; `logits` sees
+/// each batch's logits in order.
 public func evaluate(_ model: Module, on dataset: Dataset, normalization: Normalization, batchSize: Int = 500,
-                     quiet: Bool = false) throws -> Accuracy {
+                     quiet: Bool = false, logits observe: ((Tensor) -> Void)? = nil) throws -> Accuracy {
     model.setTraining(false)
     let sampler = try BatchSampler(dataset, batchSize: batchSize, normalization: normalization)
     let bar = ProgressBar("evaluate", total: dataset.count, unit: "img", quiet: quiet)
@@ -37,6 +38,7 @@ public func evaluate(_ model: Module, on dataset: Dataset, normalization: Normal
             guard logits.scalars.allSatisfy(\.isFinite) else {
                 throw GenieError("the model produced NaN or infinite logits on test images \(seen)..<\(seen + labels.count)")
             }
+            observe?(logits)
             top1 += topKHits(logits, labels: labels, k: 1)
             if classes > 5 { top5 += topKHits(logits, labels: labels, k: 5) }
             seen += labels.count

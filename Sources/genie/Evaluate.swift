@@ -11,6 +11,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "A quantized-model file from `genie quantize` (instead of --weights).") var quantized: String?
     @Option(help: "Data set (fashion-mnist).") var dataset = "fashion-mnist"
     @Option(help: "Batch size.") var batchSize = 500
+    @Option(help: "Also write every test image's logits to this safetensors file ('logits', [N, classes]).") var logits: String?
     @Flag(help: "Print one JSON object with the result.") var json = false
 
     func run() throws {
@@ -22,8 +23,14 @@ struct Evaluate: ParsableCommand {
         guard test.imageShape == [spec.inChannels, spec.imageSize, spec.imageSize] else {
             throw GenieError("the model expects \(spec.inChannels)x\(spec.imageSize)x\(spec.imageSize) inputs but \(dataset) images are \(test.imageShape.map(String.init).joined(separator: "x"))")
         }
+        var rows: [Tensor] = []
         let accuracy = try evaluate(net, on: test, normalization: Normalization(mean: spec.mean, std: spec.std),
-                                    batchSize: batchSize, quiet: json)
+                                    batchSize: batchSize, quiet: json, logits: logits == nil ? nil : { rows.append($0) })
+        if let logits {
+            var file = SafeTensors(metadata: ["arch": spec.arch, "source": quantized ?? model.weights ?? ""])
+            file.set("logits", Tensor(shape: [accuracy.count, spec.numClasses], scalars: rows.flatMap(\.scalars)))
+            try file.write(to: URL(fileURLWithPath: logits))
+        }
         if json {
             var out: [String: Any] = ["arch": spec.arch, "top1": accuracy.top1, "images": accuracy.count]
             if let top5 = accuracy.top5 { out["top5"] = top5 }
