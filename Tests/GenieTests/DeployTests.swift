@@ -1,0 +1,219 @@
+import Foundation
+@testable import Genie
+import Models
+import NN
+import Testing
+import Tensors
+
+/// Small test models (8x8 inputs; thin ResNet-20; MobileNetV2 x0.25 with a 32-wide head instead of 1280).
+func smallTestModel(_ arch: String, seed: UInt64) -> (ModelSpec, Module) {
+    let spec = ModelSpec(arch: arch, imageSize: 8, widthMult: 0.25, stemStride: 1)
+    guard arch == "mobilenet_v2" else { return (spec, ResNet.resnet20(widths: [4, 8, 16], seed: seed)) }
+    let model = MobileNetV2(numClasses: 10, inChannels: 1, widthMult: 0.25, stemStride: 1, seed: seed)
+    let features = model.child("features"), last = features.childNames.last!
+    let width = (features.child(last).child("0") as! Conv2d).inChannels
+    features.register(last, Sequential([Conv2d(width, 32, kernelSize: 1, bias: false), BatchNorm2d(32), Function.relu6()]))
+    model.child("classifier").register("1", Linear(32, 10))
+    return (spec, model)
+}
+
+/// A small quantized model with random weights, train-mode batch-norm statistics and random-signed batch-norm
+/// scales, every input quantizer on and initialized; with the images it was initialized on.
+func quantizedTestModel(_ arch: String, wbits: Int, abits: Int, seed: UInt64) throws -> (ModelSpec, Module, Tensor) {
+    let (spec, model) = smallTestModel(arch, seed: seed)
+    var rng = SeededGenerator(seed: seed)
+    let images = Tensor.randomNormal([3, spec.inChannels, spec.imageSize, spec.imageSize], using: &rng)
+    model.setTraining(true)
+    _ = withoutGradients { model(images) }
+    model.setTraining(false)
+    for case let bn as BatchNorm2d in model.namedModules().map(\.module) {
+        bn.weight!.value = Tensor.randomUniform([bn.numFeatures], lower: -1.5, upper: 1.5, using: &rng)
+        bn.bias!.value = Tensor.randomNormal([bn.numFeatures], std: 0.2, using: &rng)
+    }
+    try quantize(model, weightBits: wbits, activationBits: abits, sample: images.slice(batch: 0..<1), seed: seed)
+    for (_, layer) in model.quantizedLayers { layer.quantizesInput = layer.inputQuantizer != nil }
+    _ = withoutGradients { model(images) }  // initializes the activation step sizes
+    return (spec, model, images)
+}
+
+/// The fields of a protobuf message: (field number, varint value or length-delimited bytes).
+func protobufFields(_ bytes: [UInt8]) -> [(field: Int, varint: UInt64, bytes: [UInt8])] {
+    var out: [(Int, UInt64, [UInt8])] = [], i = 0
+    func varint() -> UInt64 {
+        var v: UInt64 = 0, shift: UInt64 = 0
+        while true {
+            let b = bytes[i]
+            i += 1
+            v |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return v }
+            shift += 7
+        }
+    }
+    while i < bytes.count {
+        let tag = varint()
+        switch tag & 7 {
+        case 0: out.append((Int(tag >> 3), varint(), []))
+        case 2:
+            let n = Int(varint())
+            out.append((Int(tag >> 3), 0, Array(bytes[i..<(i + n)])))
+            i += n
+        case 5: out.append((Int(tag >> 3), 0, Array(bytes[i..<(i + 4)]))); i += 4
+        default: fatalError("unexpected wire type \(tag & 7)")
+        }
+    }
+    return out
+}
+
+/// The parts of an exported ONNX model the tests look at.
+struct DecodedONNX {
+    var irVersion = 0, opset = 0
+    var nodes: [(op: String, inputs: [String], outputs: [String])] = []
+    var initializers: [String: Int] = [:]  // name: data type
+    var metadata: [String: String] = [:]
+
+    init(_ bytes: [UInt8]) {
+        let string = { (b: [UInt8]) in String(decoding: b, as: UTF8.self) }
+        for f in protobufFields(bytes) {
+            switch f.field {
+            case 1: irVersion = Int(f.varint)
+            case 8: opset = Int(protobufFields(f.bytes).first { $0.field == 2 }!.varint)
+            case 14:
+                let kv = protobufFields(f.bytes)
+                metadata[string(kv.first { $0.field == 1 }!.bytes)] = string(kv.first { $0.field == 2 }!.bytes)
+            case 7:
+                for g in protobufFields(f.bytes) where g.field == 1 || g.field == 5 {  // node, initializer
+                    let parts = protobufFields(g.bytes)
+                    if g.field == 1 {
+                        nodes.append((string(parts.first { $0.field == 4 }!.bytes), parts.filter { $0.field == 1 }.map { string($0.bytes) },
+                                      parts.filter { $0.field == 2 }.map { string($0.bytes) }))
+                    } else if g.field == 5 {
+                        initializers[string(parts.first { $0.field == 8 }!.bytes)] = Int(parts.first { $0.field == 2 }!.varint)
+                    }
+                }
+            default: break
+            }
+        }
+    }
+
+    func count(_ op: String) -> Int { nodes.filter { $0.op == op }.count }
+}
+
+@Suite struct DeployTests {
+    @Test func protobufWireFormat() {
+        var w = ProtobufWriter()
+        w.int(1, 150)
+        #expect(w.bytes == [0x08, 0x96, 0x01])
+        w = ProtobufWriter()
+        w.int(2, -1)
+        #expect(w.bytes == [0x10] + Array(repeating: 0xFF, count: 9) + [0x01])
+        w = ProtobufWriter()
+        w.float(2, 1)
+        w.string(4, "Conv")
+        w.message(7) { $0.int(1, 1) }
+        #expect(w.bytes == [0x15, 0, 0, 0x80, 0x3F, 0x22, 4] + Array("Conv".utf8) + [0x3A, 2, 0x08, 1])
+        #expect(ONNXType.uint4.raw([1, 2, 3]) == [0x21, 0x03])
+        #expect(ONNXType.int4.raw([-1, 7]) == [0x7F])
+        #expect(ONNXType.int8.raw([-2, 127]) == [0xFE, 0x7F])
+        #expect(ONNXType.int32.raw([-2]) == [0xFE, 0xFF, 0xFF, 0xFF])
+    }
+
+    @Test(arguments: ["resnet20", "mobilenet_v2"])
+    func foldedModelKeepsTheLogitsAndTheCodes(arch: String) throws {
+        let (_, model, images) = try quantizedTestModel(arch, wbits: 4, abits: 4, seed: 3)
+        func logits(quantizingInputs on: Bool) -> Tensor {
+            for (_, layer) in model.quantizedLayers { layer.quantizesInput = on && layer.inputQuantizer != nil }
+            return withoutGradients { model(images) }
+        }
+        let (weightsOnly, quantized) = (logits(quantizingInputs: false), logits(quantizingInputs: true))
+        let before = Dictionary(uniqueKeysWithValues: model.quantizedLayers.compactMap { path, layer in
+            layer.weightQuantizer.map { (path, (codes: $0.codes.scalars, zero: $0.zeroPoint.scalars)) }
+        })
+        let batchNorms = model.namedModules().filter { $0.module is BatchNorm2d }.count
+        let folded = foldBatchNorms(model, sample: images.slice(batch: 0..<1))
+        #expect(folded.count == batchNorms)
+        #expect(!model.namedModules().contains { $0.module is BatchNorm2d })
+        #expect(folded.map(\.mirroredChannels).reduce(0, +) > 0)
+        #expect(close(logits(quantizingInputs: false), weightsOnly, 1e-4))
+        #expect(close(logits(quantizingInputs: true), quantized, 1e-4))
+        // Codes unchanged, or mirrored (q -> 2^b - 1 - q, with the zero point) where the batch-norm scale is negative.
+        for (path, layer) in model.quantizedLayers {
+            guard let wq = layer.weightQuantizer, let old = before[path] else { continue }
+            let levels = Float((1 << wq.bits) - 1), codes = wq.codes.scalars, zero = wq.zeroPoint.scalars
+            let perChannel = codes.count / zero.count
+            #expect(wq.scale.value.scalars.allSatisfy { $0 >= 0 })
+            for c in zero.indices {
+                let range = (c * perChannel)..<((c + 1) * perChannel)
+                let mirrored = zero[c] != old.zero[c] || codes[range] != old.codes[range]
+                #expect(!mirrored || (zero[c] == levels - old.zero[c] && codes[range].elementsEqual(old.codes[range].map { levels - $0 })),
+                        "\(path) channel \(c)")
+            }
+        }
+    }
+
+    @Test func resnetExportsAsQDQGraph() throws {
+        let (spec, model, images) = try quantizedTestModel("resnet20", wbits: 4, abits: 4, seed: 4)
+        let folded = foldBatchNorms(model, sample: images.slice(batch: 0..<1))
+        let quantizers = Set(model.quantizedLayers.compactMap { $0.layer.inputQuantizer.map(ObjectIdentifier.init) }).count
+        for opset in [13, 21] {
+            let onnx = DecodedONNX(try ONNXExport.export(model, spec: spec, opset: opset, metadata: ["wbits": "4"]))
+            #expect(onnx.opset == opset && onnx.irVersion == (opset == 13 ? 7 : 10))
+            #expect(onnx.count("Conv") == folded.count && onnx.count("Gemm") == 1 && onnx.count("Add") == 9)
+            #expect(onnx.count("BatchNormalization") == 0 && onnx.count("GlobalAveragePool") == 1)
+            // One QuantizeLinear/DequantizeLinear pair per activation quantizer; one DequantizeLinear per weight and per bias.
+            #expect(onnx.count("QuantizeLinear") == quantizers)
+            #expect(onnx.count("DequantizeLinear") == quantizers + (folded.count + 1) + (folded.count - 1 + 1))
+            // 4-bit activations need a Clip to [Qn s, Qp s] before int8/uint8 but not before int4/uint4.
+            #expect(onnx.count("Clip") == (opset == 13 ? quantizers - 2 : 0))
+            let weightTypes = Set(onnx.initializers.filter { $0.key.hasSuffix(".weight_quantized") }.map(\.value))
+            #expect(weightTypes == (opset == 13 ? [2] : [2, 21]), "uint8 for the 8-bit layers; uint4 from opset 21")
+            #expect(onnx.initializers.filter { $0.key.hasSuffix(".bias_quantized") }.allSatisfy { $0.value == 6 })
+            #expect(onnx.nodes.last!.outputs == ["logits"] && onnx.nodes.contains { $0.op == "Conv" && $0.inputs.first == "input" })
+            #expect(onnx.metadata["mean"] == "0.286" && onnx.metadata["wbits"] == "4")
+        }
+    }
+
+    @Test func mobileNetExportsWithResidualsAndReLU6() throws {
+        let (spec, model, images) = try quantizedTestModel("mobilenet_v2", wbits: 4, abits: 4, seed: 5)
+        let residuals = model.namedModules().filter { ($0.module as? InvertedResidual)?.useResidual == true }.count
+        let folded = foldBatchNorms(model, sample: images.slice(batch: 0..<1))
+        let onnx = DecodedONNX(try ONNXExport.export(model, spec: spec, opset: 21, integerBiases: false))
+        #expect(onnx.count("Conv") == folded.count && onnx.count("Add") == residuals && onnx.count("Gemm") == 1)
+        #expect(onnx.count("Clip") == model.namedModules().filter { ($0.module as? Function)?.name == "ReLU6" }.count)
+        #expect(!onnx.initializers.keys.contains { $0.hasSuffix(".bias_quantized") })
+    }
+
+    @Test func exportErrorsNameTheFileAndTheFlag() throws {
+        let (spec, model) = randomTrainedResNet20(seed: 1)
+        let weights = try SafeTensors(bytes: model.safeTensors(metadata: spec.metadata).serialized())
+        let notQuantized = #expect(throws: GenieError.self) {
+            try ONNXExport.export(quantizedFile: weights, source: "'fp.safetensors'", opset: 13)
+        }
+        #expect(notQuantized?.description.contains("'fp.safetensors'") == true)
+        #expect(notQuantized?.description.contains("not a quantized model") == true)
+        for opset in [12, 30] {
+            let error = #expect(throws: GenieError.self) {
+                try ONNXExport.export(quantizedFile: weights, source: "'q.safetensors'", opset: opset)
+            }
+            #expect(error?.description.contains("--opset \(opset)") == true)
+        }
+    }
+
+    @Test func w4a4FileIsAtMostAFifthOfTheFloatWeights() throws {
+        // The size does not depend on the values: wrap every layer as quantize() does, without its step-size search.
+        let spec = ModelSpec(arch: "resnet20")
+        let model = spec.build()
+        let float = model.safeTensors(metadata: spec.metadata).serialized().count
+        let targets = model.namedModules().filter { $0.module is Conv2d || $0.module is Linear || ($0.module as? Function)?.name == "Identity" }
+        for (i, (path, m)) in targets.enumerated() {
+            let weight = (m as? Conv2d)?.weight.value ?? (m as? Linear)?.weight.value
+            let bits = i == 0 || i == targets.count - 1 ? 8 : 4, channels = [weight?.shape[0] ?? 1] + Array(repeating: 1, count: (weight?.rank ?? 1) - 1)
+            let wq = weight.map { WeightQuantizer(codes: Tensor.zeros($0.shape), scale: Tensor(repeating: 1, shape: channels),
+                                                  zeroPoint: Tensor.zeros(channels), bits: bits) }
+            let layer = QuantizedLayer(m, weightQuantizer: wq, inputQuantizer: i == 0 ? nil : ActivationQuantizer(bits: 4, scale: 1, signed: false))
+            layer.quantizesInput = i > 0
+            model.replace(path, with: layer)
+        }
+        let quantized = QuantizedModelFile.make(model, spec: spec, metadata: ["wbits": "4", "abits": "4"]).serialized().count
+        #expect(Double(quantized) <= 0.2 * Double(float), "\(quantized) vs \(float) bytes")
+    }
+}
