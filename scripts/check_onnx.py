@@ -1,0 +1,109 @@
+"""Checks ONNX files written by `genie export` against genie itself (scripts/check_onnx.sh runs it).
+
+    check_onnx.py GENIE_LOGITS.safetensors GENIE_JSON --exact FLOAT_BIASES.onnx --deployed INT32_BIASES.onnx
+
+GENIE_LOGITS and GENIE_JSON come from `genie evaluate --quantized FILE --json --logits GENIE_LOGITS`. Each ONNX
+file is validated with the ONNX checker and run with onnxruntime on the Fashion-MNIST test set (normalized with
+the mean and std its metadata records):
+
+- exact: the export with float32 biases (`genie export --float-biases`), run without onnxruntime's
+  WeightBiasQuantization transformer (which rounds float biases to int32 at load). Same model as genie's, so the
+  logits must agree to float tolerance, except on the few images where a float rounding difference (oneDNN and
+  onnxruntime sum convolutions in different orders) lands an activation on the other side of a rounding midpoint.
+- deployed: the default export (int32 biases), run as onnxruntime runs it by default. The int32 biases round the
+  quantized model's float biases to the accumulator grid, so a few more activations round the other way: top-1
+  must stay close.
+
+Exits 1 when a check fails.
+"""
+import argparse
+import gzip
+import json
+import struct
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+DATA = "/usr/share/datasets/fashion-mnist"
+
+
+def idx(path):
+    """An IDX file (gzip) as a uint8 array."""
+    with gzip.open(path) as f:
+        data = f.read()
+    rank = data[3]
+    shape = struct.unpack(">" + "I" * rank, data[4:4 + 4 * rank])
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * rank).reshape(shape)
+
+
+def safetensors_f32(path, name):
+    """One F32 tensor of a safetensors file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (size,) = struct.unpack("<Q", data[:8])
+    entry = json.loads(data[8:8 + size])[name]
+    assert entry["dtype"] == "F32", entry
+    start, end = entry["data_offsets"]
+    return np.frombuffer(data[8 + size + start:8 + size + end], np.float32).reshape(entry["shape"])
+
+
+def run(path, images, disabled_optimizers=()):
+    """The checked model's metadata and its logits on `images` (pixels in [0, 1])."""
+    model = onnx.load(path)
+    onnx.checker.check_model(model, full_check=True)
+    meta = {p.key: p.value for p in model.metadata_props}
+    mean = np.array([float(v) for v in meta["mean"].split(",")], np.float32).reshape(1, -1, 1, 1)
+    std = np.array([float(v) for v in meta["std"].split(",")], np.float32).reshape(1, -1, 1, 1)
+    x = ((images - mean) / std).astype(np.float32)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"],
+                                   disabled_optimizers=list(disabled_optimizers))
+    logits = np.concatenate([session.run(["logits"], {"input": x[i:i + 500]})[0] for i in range(0, len(x), 500)])
+    return model.opset_import[0].version, meta, logits
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("genie_logits")
+    parser.add_argument("genie_json")
+    parser.add_argument("--exact", required=True, help="the export with --float-biases")
+    parser.add_argument("--deployed", required=True, help="the default export (int32 biases)")
+    args = parser.parse_args()
+
+    images = idx(f"{DATA}/t10k-images-idx3-ubyte.gz")[:, None].astype(np.float32) / np.float32(255)
+    labels = idx(f"{DATA}/t10k-labels-idx1-ubyte.gz").astype(np.int64)
+    genie = safetensors_f32(args.genie_logits, "logits")
+    with open(args.genie_json) as f:
+        genie_top1 = json.load(f)["top1"]
+    scale = np.maximum(1, np.abs(genie).max(1))  # per image: float tolerances are relative to the largest logit
+
+    failures = []
+    for mode, path, disabled in [("exact", args.exact, ["WeightBiasQuantization"]), ("deployed", args.deployed, [])]:
+        opset, meta, logits = run(path, images, disabled)
+        assert logits.shape == genie.shape, (logits.shape, genie.shape)
+        top1 = 100 * float(np.mean(logits.argmax(1) == labels))
+        agree = 100 * float(np.mean(logits.argmax(1) == genie.argmax(1)))
+        diff = np.abs(logits - genie).max(1)
+        equal = 100 * float(np.mean(diff <= 1e-4 * scale))
+        print(f"{mode:8} {path} (opset {opset}, {meta['arch']} W{meta['wbits']}A{meta['abits']}): "
+              f"top-1 onnxruntime {top1:.2f}%, genie {genie_top1:.2f}%; same prediction on {agree:.2f}% of images; "
+              f"logits equal to 1e-4 (relative) on {equal:.2f}% of images; |ORT - genie| max {diff.max():.3g}, "
+              f"mean {np.abs(logits - genie).mean():.3g}")
+        if mode == "exact":
+            if abs(top1 - genie_top1) > 0.1:
+                failures.append(f"{mode}: top-1 differs by more than 0.1 points")
+            if equal < 95 or agree < 99.5:
+                failures.append(f"{mode}: logits differ beyond float tolerance on more than 5% of images, "
+                                "or predictions on more than 0.5%")
+        elif abs(top1 - genie_top1) > 0.5 or agree < 97:
+            failures.append(f"{mode}: top-1 differs by more than 0.5 points or predictions on more than 3% of images")
+    for f in failures:
+        print("FAIL " + f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# ONNX interop check (run by .ci/run after the tests): quantizes each model below with a small budget, exports it
+# with `genie export`, validates the ONNX files with the ONNX checker and runs them with onnxruntime on the
+# Fashion-MNIST test set, comparing top-1 and every image's logits with `genie evaluate` (scripts/check_onnx.py).
+# onnx, onnxruntime and numpy come from PyPI into a venv under .build (Debian's python3 is externally managed).
+# Needs a release build (swift build -c release).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# One line per model: weights file, then quantizations as WBITSxABITS:OPSET.
+models=(
+    "models/resnet20.safetensors 4x4:13 2x4:21"
+)
+
+genie=.build/release/genie
+venv=.build/onnx-venv
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
+    if ! /usr/bin/python3 -m venv --help >/dev/null 2>&1 || ! /usr/bin/python3 -c "import ensurepip" 2>/dev/null; then
+        sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
+    fi
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check onnx onnxruntime numpy
+fi
+
+work=$(mktemp -d /tmp/genie-onnx.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+# Runs a command with its progress bars (standard error) shown only if it fails.
+quiet() { "$@" 2>"$work/stderr" || { cat "$work/stderr" >&2; return 1; }; }
+status=0
+for line in "${models[@]}"; do
+    read -r weights configs <<<"$line"
+    name=$(basename "$weights" .safetensors)
+    for config in $configs; do
+        bits=${config%%:*} opset=${config##*:}
+        wbits=${bits%%x*} abits=${bits##*x}
+        q="$work/${name}_w${wbits}a${abits}"
+        echo "== $name W${wbits}A${abits}, opset $opset"
+        quiet "$genie" quantize --weights "$weights" --wbits "$wbits" --abits "$abits" --noise 64 --iterations 50 \
+            --out "$q.safetensors" >/dev/null
+        quiet "$genie" evaluate --quantized "$q.safetensors" --json --logits "$q.logits.safetensors" >"$q.json"
+        "$genie" export --quantized "$q.safetensors" --onnx "$q.onnx" --opset "$opset"
+        "$genie" export --quantized "$q.safetensors" --onnx "$q.float-biases.onnx" --opset "$opset" --float-biases >/dev/null
+        "$venv/bin/python" scripts/check_onnx.py "$q.logits.safetensors" "$q.json" \
+            --exact "$q.float-biases.onnx" --deployed "$q.onnx" || status=1
+    done
+done
+exit $status
