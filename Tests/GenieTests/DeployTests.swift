@@ -69,6 +69,7 @@ struct DecodedONNX {
     var irVersion = 0, opset = 0
     var nodes: [(op: String, inputs: [String], outputs: [String])] = []
     var initializers: [String: Int] = [:]  // name: data type
+    var raw: [String: [UInt8]] = [:]
     var metadata: [String: String] = [:]
 
     init(_ bytes: [UInt8]) {
@@ -87,7 +88,9 @@ struct DecodedONNX {
                         nodes.append((string(parts.first { $0.field == 4 }!.bytes), parts.filter { $0.field == 1 }.map { string($0.bytes) },
                                       parts.filter { $0.field == 2 }.map { string($0.bytes) }))
                     } else if g.field == 5 {
-                        initializers[string(parts.first { $0.field == 8 }!.bytes)] = Int(parts.first { $0.field == 2 }!.varint)
+                        let name = string(parts.first { $0.field == 8 }!.bytes)
+                        initializers[name] = Int(parts.first { $0.field == 2 }!.varint)
+                        raw[name] = parts.first { $0.field == 9 }!.bytes
                     }
                 }
             default: break
@@ -169,6 +172,16 @@ struct DecodedONNX {
             #expect(onnx.initializers.filter { $0.key.hasSuffix(".bias_quantized") }.allSatisfy { $0.value == 6 })
             #expect(onnx.nodes.last!.outputs == ["logits"] && onnx.nodes.contains { $0.op == "Conv" && $0.inputs.first == "input" })
             #expect(onnx.metadata["mean"] == "0.286" && onnx.metadata["wbits"] == "4")
+            // A 4-bit layer's codes and zero points as stored (packed two per byte from opset 21), its int32 bias.
+            let path = "layer1.1.conv1", layer = model.module(at: path) as! QuantizedLayer, wq = layer.weightQuantizer!
+            let codes = wq.codes.scalars.map { Int($0) }, zero = wq.zeroPoint.scalars.map { Int($0) }
+            let type = opset == 13 ? ONNXType.uint8 : .uint4
+            #expect(onnx.raw[path + ".weight_quantized"] == type.raw(codes) && onnx.raw[path + ".weight_zero_point"] == type.raw(zero))
+            let inputScale = layer.inputQuantizer!.scale!.value.item
+            let bias = zip((layer.layer as! Conv2d).bias!.value.scalars, wq.scale.value.scalars).map { b, s in
+                Int((Double(b) / Double(inputScale * s)).rounded(.toNearestOrEven))
+            }
+            #expect(onnx.raw[path + ".bias_quantized"] == ONNXType.int32.raw(bias))
         }
     }
 
@@ -180,6 +193,25 @@ struct DecodedONNX {
         #expect(onnx.count("Conv") == folded.count && onnx.count("Add") == residuals && onnx.count("Gemm") == 1)
         #expect(onnx.count("Clip") == model.namedModules().filter { ($0.module as? Function)?.name == "ReLU6" }.count)
         #expect(!onnx.initializers.keys.contains { $0.hasSuffix(".bias_quantized") })
+    }
+
+    @Test func zeroPointsOutsideTheCodeRangePickAWiderType() throws {
+        // A channel whose weights all have one sign has its zero point outside [0, 2^b - 1].
+        func export(bits: Int, zero: [Float], opset: Int) throws -> DecodedONNX {
+            let codes = Tensor(shape: [2, 1, 1, 1], scalars: [0, Float((1 << bits) - 1)])
+            let wq = WeightQuantizer(codes: codes, scale: Tensor(shape: [2, 1, 1, 1], scalars: [0.1, 0.2]),
+                                     zeroPoint: Tensor(shape: [2, 1, 1, 1], scalars: zero), bits: bits)
+            let model = Sequential([QuantizedLayer(Conv2d(1, 2, kernelSize: 1, bias: false), weightQuantizer: wq, inputQuantizer: nil),
+                                    Function.globalAveragePool(), Function.flatten()])
+            return DecodedONNX(try ONNXExport.export(model, spec: ModelSpec(arch: "resnet20", numClasses: 2), opset: opset))
+        }
+        let name = "0.weight_quantized"
+        #expect(try export(bits: 4, zero: [-3, 5], opset: 21).initializers[name] == ONNXType.int8.rawValue)
+        #expect(try export(bits: 4, zero: [3, 5], opset: 21).initializers[name] == ONNXType.uint4.rawValue)
+        #expect(try export(bits: 8, zero: [300, 5], opset: 21).initializers[name] == ONNXType.uint16.rawValue)
+        let wide = try export(bits: 8, zero: [300, 5], opset: 13)
+        #expect(wide.initializers[name] == ONNXType.int32.rawValue && wide.raw[name] == ONNXType.int32.raw([0 - 300, 255 - 5]))
+        #expect(wide.initializers["0.weight_zero_point"] == nil)
     }
 
     @Test func exportErrorsNameTheFileAndTheFlag() throws {
