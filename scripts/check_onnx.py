@@ -11,8 +11,9 @@ the mean and std its metadata records):
   logits must agree to float tolerance, except on the few images where a float rounding difference (oneDNN and
   onnxruntime sum convolutions in different orders) lands an activation on the other side of a rounding midpoint.
 - deployed: the default export (int32 biases), run as onnxruntime runs it by default. The int32 biases round the
-  quantized model's float biases to the accumulator grid, so a few more activations round the other way: top-1
-  must stay close.
+  quantized model's float biases to the accumulator grid (step s_a * s_w), and in a 2- or 4-bit network that moves
+  a few percent of the predictions either way (docs/ONNX.md): top-1 must stay within 1.5 points, predictions agree
+  on 90% of the images.
 
 Exits 1 when a check fails.
 """
@@ -49,6 +50,24 @@ def safetensors_f32(path, name):
     return np.frombuffer(data[8 + size + start:8 + size + end], np.float32).reshape(entry["shape"])
 
 
+def check_rounding():
+    """onnxruntime's QuantizeLinear rounds half to even and saturates to the type, as genie's quantizers assume."""
+    from onnx import TensorProto, helper
+    x = np.array([0.25, 0.75, 1.25, -0.25, -0.75, 3.9, 100, -100], np.float32)  # halves and out-of-range values, scale 0.5
+    expected = {TensorProto.INT8: [0, 2, 2, 0, -2, 8, 127, -128], TensorProto.UINT8: [0, 2, 2, 0, 0, 8, 200, 0],
+                TensorProto.INT4: [0, 2, 2, 0, -2, 7, 7, -8], TensorProto.UINT4: [0, 2, 2, 0, 0, 8, 15, 0]}
+    for dtype, levels in expected.items():
+        graph = helper.make_graph(
+            [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"]), helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"])],
+            "rounding", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [len(x)])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [len(x)])],
+            [helper.make_tensor("s", TensorProto.FLOAT, [], [0.5]), helper.make_tensor("z", dtype, [], [0])])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
+        y = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(["y"], {"x": x})[0]
+        assert list(y / 0.5) == levels, (TensorProto.DataType.Name(dtype), y / 0.5, levels)
+    print("onnxruntime QuantizeLinear rounds half to even and saturates (int8, uint8, int4, uint4): ok")
+
+
 def run(path, images, disabled_optimizers=()):
     """The checked model's metadata and its logits on `images` (pixels in [0, 1])."""
     model = onnx.load(path)
@@ -80,6 +99,7 @@ def main():
         genie_top1 = json.load(f)["top1"]
     scale = np.maximum(1, np.abs(genie).max(1))  # per image: float tolerances are relative to the largest logit
 
+    check_rounding()
     failures = []
     for mode, path, disabled in [("exact", args.exact, ["WeightBiasQuantization"]), ("deployed", args.deployed, [])]:
         opset, meta, logits = run(path, images, disabled)
@@ -98,8 +118,8 @@ def main():
             if equal < 95 or agree < 99.5:
                 failures.append(f"{mode}: logits differ beyond float tolerance on more than 5% of images, "
                                 "or predictions on more than 0.5%")
-        elif abs(top1 - genie_top1) > 0.5 or agree < 97:
-            failures.append(f"{mode}: top-1 differs by more than 0.5 points or predictions on more than 3% of images")
+        elif abs(top1 - genie_top1) > 1.5 or agree < 90:
+            failures.append(f"{mode}: top-1 differs by more than 1.5 points or predictions on more than 10% of images")
     for f in failures:
         print("FAIL " + f)
     return 1 if failures else 0

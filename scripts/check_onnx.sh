@@ -39,7 +39,7 @@ for line in "${models[@]}"; do
         wbits=${bits%%x*} abits=${bits##*x}
         q="$work/${name}_w${wbits}a${abits}"
         echo "== $name W${wbits}A${abits}, opset $opset"
-        quiet "$genie" quantize --weights "$weights" --wbits "$wbits" --abits "$abits" --noise 64 --iterations 50 \
+        quiet "$genie" quantize --weights "$weights" --wbits "$wbits" --abits "$abits" --noise 32 --iterations 20 \
             --out "$q.safetensors" >/dev/null
         quiet "$genie" evaluate --quantized "$q.safetensors" --json --logits "$q.logits.safetensors" >"$q.json"
         "$genie" export --quantized "$q.safetensors" --onnx "$q.onnx" --opset "$opset"
