@@ -17,7 +17,7 @@ public enum ONNXExport {
         let (spec, model) = try QuantizedModelFile.load(file, source: source)
         let folded = foldBatchNorms(model, sample: Tensor.zeros([1, spec.inChannels, spec.imageSize, spec.imageSize]))
         var metadata = file.metadata.filter { !["layers", "format"].contains($0.key) }
-        metadata["source"] = source
+        metadata["source"] = source.trimmingCharacters(in: ["'"])
         return (try export(model, spec: spec, opset: opset, integerBiases: integerBiases, metadata: metadata), folded)
     }
 
@@ -40,10 +40,13 @@ public enum ONNXExport {
     }
 
     static func checkOpset(_ opset: Int) throws {
-        guard opsets.contains(opset) else {
+        if opset < opsets.lowerBound {
             throw GenieError("--opset \(opset) cannot express the quantized model: per-channel weight scales (DequantizeLinear "
-                             + "with an axis) need opset 13 or later; the exporter writes opsets \(opsets.lowerBound) to "
-                             + "\(opsets.upperBound) (21 and later store 4-bit values as int4/uint4)")
+                             + "with an axis) need opset \(opsets.lowerBound); use --opset \(opsets.lowerBound) to \(opsets.upperBound) "
+                             + "(21 and later store 4-bit values as int4/uint4)")
+        }
+        if opset > opsets.upperBound {
+            throw GenieError("--opset \(opset) is newer than the exporter writes; use --opset \(opsets.lowerBound) to \(opsets.upperBound)")
         }
     }
 
