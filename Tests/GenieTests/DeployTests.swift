@@ -1,5 +1,5 @@
 import Foundation
-@testable import Genie
+import Genie
 import Models
 import NN
 import Testing

@@ -57,11 +57,11 @@ public enum ONNXExport {
 }
 
 /// ONNX tensor element types (TensorProto.DataType) the exporter writes.
-enum ONNXType: Int {
+public enum ONNXType: Int, Sendable {
     case float = 1, uint8 = 2, int8 = 3, uint16 = 4, int16 = 5, int32 = 6, uint4 = 21, int4 = 22
 
     /// The integers the type holds.
-    var range: ClosedRange<Int> {
+    public var range: ClosedRange<Int> {
         switch self {
         case .uint4: 0...15
         case .int4: -8...7
@@ -74,7 +74,7 @@ enum ONNXType: Int {
     }
 
     /// Little-endian raw data of integers of this type; 4-bit values two per byte, the first in the low nibble.
-    func raw(_ values: [Int]) -> [UInt8] {
+    public func raw(_ values: [Int]) -> [UInt8] {
         switch self {
         case .uint4, .int4:
             return stride(from: 0, to: values.count, by: 2).map { i in

@@ -1,8 +1,11 @@
 /// A minimal protocol-buffers encoder (wire format only: varints, 32-bit floats, length-delimited fields), enough
 /// to write an ONNX `ModelProto`. Hand-written on purpose: swift-protobuf's code-generation plugin takes far too
 /// long to build here for the handful of messages the exporter needs.
-struct ProtobufWriter {
-    private(set) var bytes: [UInt8] = []
+public struct ProtobufWriter {
+    /// The message written so far.
+    public private(set) var bytes: [UInt8] = []
+
+    public init() {}
 
     private enum WireType: UInt64 { case varint = 0, fixed32 = 5, lengthDelimited = 2 }
 
@@ -18,29 +21,29 @@ struct ProtobufWriter {
     }
 
     /// An `int32`/`int64`/`enum` field (negative values take ten bytes, as protobuf's two's complement).
-    mutating func int(_ field: Int, _ value: Int) {
+    public mutating func int(_ field: Int, _ value: Int) {
         tag(field, .varint)
         varint(UInt64(bitPattern: Int64(value)))
     }
 
     /// A `float` field.
-    mutating func float(_ field: Int, _ value: Float) {
+    public mutating func float(_ field: Int, _ value: Float) {
         tag(field, .fixed32)
         withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     /// A `bytes` field.
-    mutating func bytes(_ field: Int, _ value: [UInt8]) {
+    public mutating func bytes(_ field: Int, _ value: [UInt8]) {
         tag(field, .lengthDelimited)
         varint(UInt64(value.count))
         bytes.append(contentsOf: value)
     }
 
     /// A `string` field (UTF-8).
-    mutating func string(_ field: Int, _ value: String) { bytes(field, Array(value.utf8)) }
+    public mutating func string(_ field: Int, _ value: String) { bytes(field, Array(value.utf8)) }
 
     /// An embedded message field, written by `body`.
-    mutating func message(_ field: Int, _ body: (inout ProtobufWriter) -> Void) {
+    public mutating func message(_ field: Int, _ body: (inout ProtobufWriter) -> Void) {
         var inner = ProtobufWriter()
         body(&inner)
         bytes(field, inner.bytes)
