@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 # One line per model: weights file, then quantizations as WBITSxABITS:OPSET.
 models=(
     "models/resnet20.safetensors 4x4:13 2x4:21"
+    # "models/mobilenet_v2.safetensors 4x4:21"  # once the trained model is committed
 )
 
 genie=.build/release/genie
@@ -37,14 +38,14 @@ for line in "${models[@]}"; do
     for config in $configs; do
         bits=${config%%:*} opset=${config##*:}
         wbits=${bits%%x*} abits=${bits##*x}
-        q="$work/${name}_w${wbits}a${abits}"
+        q="$work/${name}_w${wbits}a${abits}_opset${opset}"
         echo "== $name W${wbits}A${abits}, opset $opset"
         quiet "$genie" quantize --weights "$weights" --wbits "$wbits" --abits "$abits" --noise 32 --iterations 20 \
             --out "$q.safetensors" >/dev/null
         quiet "$genie" evaluate --quantized "$q.safetensors" --json --logits "$q.logits.safetensors" >"$q.json"
         "$genie" export --quantized "$q.safetensors" --onnx "$q.onnx" --opset "$opset"
         "$genie" export --quantized "$q.safetensors" --onnx "$q.float-biases.onnx" --opset "$opset" --float-biases >/dev/null
-        "$venv/bin/python" scripts/check_onnx.py "$q.logits.safetensors" "$q.json" \
+        "$venv/bin/python" -u scripts/check_onnx.py "$q.logits.safetensors" "$q.json" \
             --exact "$q.float-biases.onnx" --deployed "$q.onnx" || status=1
     done
 done

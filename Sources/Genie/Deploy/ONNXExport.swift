@@ -201,6 +201,8 @@ final class ONNXGraph {
         switch f.name {
         case "Identity": return x
         case "ReLU": return node("Relu", [x], path)
+        case "ReLU6" where opset >= 21:  // onnxruntime (1.32) fails to load a Clip feeding an int4/uint4 QuantizeLinear
+            return node("Min", [node("Relu", [x], path + ".relu"), floats(path + ".max", [6], dims: [])], path)
         case "ReLU6": return node("Clip", [x, floats(path + ".min", [0], dims: []), floats(path + ".max", [6], dims: [])], path)
         case "Tanh": return node("Tanh", [x], path)
         case "Flatten": return node("Flatten", [x], path, [.int("axis", 1)])
@@ -255,8 +257,8 @@ final class ONNXGraph {
     }
 
     /// `x̂ = s · round_half_even(clamp(x / s, Qn, Qp))` as QuantizeLinear/DequantizeLinear (which round half to even
-    /// and saturate to the integer type); a Clip to `[Qn·s, Qp·s]` first when the type's range is wider than
-    /// `[Qn, Qp]` (exact: a value clipped there rounds to Qn or Qp, as clamping first does). One pair per
+    /// and saturate to the integer type: int4/uint4 at 4 bits from opset 21, int8/uint8 otherwise); a Clip to
+    /// `[Qn·s, Qp·s]` first when the type's range is wider than `[Qn, Qp]` (exact: a value clipped there rounds to Qn or Qp, as clamping first does). One pair per
     /// quantized tensor, however many layers read it.
     private func quantizeActivation(_ aq: ActivationQuantizer, _ x: String) -> String {
         let key = "\(ObjectIdentifier(aq).hashValue) \(x)"
@@ -264,7 +266,8 @@ final class ONNXGraph {
         let id = activationIDs[ObjectIdentifier(aq)] ?? activationIDs.count
         activationIDs[ObjectIdentifier(aq)] = id
         let s = aq.scale!.value.item, (qn, qp) = aq.range
-        let small = opset >= 21 && aq.bits <= 4
+        // int4/uint4 only for exactly 4 bits: onnxruntime (1.32) fails to load a Clip feeding a 4-bit QuantizeLinear.
+        let small = opset >= 21 && aq.bits == 4
         let type: ONNXType = aq.signed ? (small ? .int4 : .int8) : (small ? .uint4 : .uint8)
         let name = "activation\(id)"
         let scale = floats(name + ".scale", [s], dims: []), zero = integers(name + ".zero_point", type, [0], dims: [])
