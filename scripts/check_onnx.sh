@@ -15,15 +15,16 @@ models=(
 
 genie=.build/release/genie
 venv=.build/onnx-venv
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
-    if ! /usr/bin/python3 -m venv --help >/dev/null 2>&1 || ! /usr/bin/python3 -c "import ensurepip" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
+    rm -rf "$venv"
+    if ! /usr/bin/python3 -m venv "$venv" 2>/dev/null; then  # a fresh Debian lacks python3-venv (ensurepip)
         sudo=""
         [ "$(id -u)" -eq 0 ] || sudo="sudo"
         $sudo apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
+        rm -rf "$venv"
+        /usr/bin/python3 -m venv "$venv"
     fi
-    rm -rf "$venv"
-    /usr/bin/python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check onnx onnxruntime numpy
 fi
 
