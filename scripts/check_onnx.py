@@ -10,7 +10,7 @@ the mean and std its metadata records):
   WeightBiasQuantization transformer (which rounds float biases to int32 at load). Same model as genie's, so the
   logits must agree to float tolerance, except on the few images where a float rounding difference (oneDNN and
   onnxruntime sum convolutions in different orders) lands an activation on the other side of a rounding midpoint.
-- deployed: the default export (int32 biases), run as onnxruntime runs it by default. The int32 biases round the
+- deployed: the default export (int32 biases), run as onnxruntime runs it by default, on the first 2000 images. The int32 biases round the
   quantized model's float biases to the accumulator grid (step s_a * s_w), and in a 2- or 4-bit network that moves
   some predictions either way (a few percent in ResNet-20, far more in a poorly quantized MobileNetV2; docs/ONNX.md):
   top-1 must stay within 2 points (a wrongly encoded bias costs far more).
@@ -101,24 +101,27 @@ def main():
 
     check_rounding()
     failures = []
-    for mode, path, disabled in [("exact", args.exact, ["WeightBiasQuantization"]), ("deployed", args.deployed, [])]:
-        opset, meta, logits = run(path, images, disabled)
-        assert logits.shape == genie.shape, (logits.shape, genie.shape)
-        top1 = 100 * float(np.mean(logits.argmax(1) == labels))
-        agree = 100 * float(np.mean(logits.argmax(1) == genie.argmax(1)))
-        diff = np.abs(logits - genie).max(1)
-        equal = 100 * float(np.mean(diff <= 1e-4 * scale))
-        print(f"{mode:8} {path} (opset {opset}, {meta['arch']} W{meta['wbits']}A{meta['abits']}): "
-              f"top-1 onnxruntime {top1:.2f}%, genie {genie_top1:.2f}%; same prediction on {agree:.2f}% of images; "
+    # The exact check on all images; the deployed one, looser, on the first 2000 (time).
+    for mode, path, disabled, n in [("exact", args.exact, ["WeightBiasQuantization"], len(images)),
+                                    ("deployed", args.deployed, [], 2000)]:
+        opset, meta, logits = run(path, images[:n], disabled)
+        assert logits.shape == genie[:n].shape, (logits.shape, genie.shape)
+        top1 = 100 * float(np.mean(logits.argmax(1) == labels[:n]))
+        reference = genie_top1 if n == len(genie) else 100 * float(np.mean(genie[:n].argmax(1) == labels[:n]))
+        agree = 100 * float(np.mean(logits.argmax(1) == genie[:n].argmax(1)))
+        diff = np.abs(logits - genie[:n]).max(1)
+        equal = 100 * float(np.mean(diff <= 1e-4 * scale[:n]))
+        print(f"{mode:8} {path} (opset {opset}, {meta['arch']} W{meta['wbits']}A{meta['abits']}, {n} images): "
+              f"top-1 onnxruntime {top1:.2f}%, genie {reference:.2f}%; same prediction on {agree:.2f}% of images; "
               f"logits equal to 1e-4 (relative) on {equal:.2f}% of images; |ORT - genie| max {diff.max():.3g}, "
-              f"mean {np.abs(logits - genie).mean():.3g}")
+              f"mean {np.abs(logits - genie[:n]).mean():.3g}")
         if mode == "exact":
-            if abs(top1 - genie_top1) > 0.1:
+            if abs(top1 - reference) > 0.1:
                 failures.append(f"{mode}: top-1 differs by more than 0.1 points")
             if equal < 95 or agree < 99.5:
                 failures.append(f"{mode}: logits differ beyond float tolerance on more than 5% of images, "
                                 "or predictions on more than 0.5%")
-        elif abs(top1 - genie_top1) > 2:
+        elif abs(top1 - reference) > 2:
             failures.append(f"{mode}: top-1 differs by more than 2 points")
     for f in failures:
         print("FAIL " + f)
