@@ -258,8 +258,8 @@ final class ONNXGraph {
 
     /// `x̂ = s · round_half_even(clamp(x / s, Qn, Qp))` as QuantizeLinear/DequantizeLinear (which round half to even
     /// and saturate to the integer type: int4/uint4 at 4 bits from opset 21, int8/uint8 otherwise); a Clip to
-    /// `[Qn·s, Qp·s]` first when the type's range is wider than `[Qn, Qp]` (exact: a value clipped there rounds to Qn or Qp, as clamping first does). One pair per
-    /// quantized tensor, however many layers read it.
+    /// `[Qn·s, Qp·s]` first when the type's range is wider than `[Qn, Qp]` (exact: a value clipped there rounds to
+    /// Qn or Qp, as clamping first does). One pair per quantized tensor, however many layers read it.
     private func quantizeActivation(_ aq: ActivationQuantizer, _ x: String) -> String {
         let key = "\(ObjectIdentifier(aq).hashValue) \(x)"
         if let done = quantized[key] { return done }
