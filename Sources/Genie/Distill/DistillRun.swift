@@ -63,7 +63,9 @@ public func distillImages(spec: ModelSpec, model: Module, total: Int, config: Di
     }
     let distiller = try Distiller(model: model, copy: spec.build(), imageShape: [spec.inChannels, spec.imageSize, spec.imageSize],
                                   config: config)
-    try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
+    do { try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true) } catch {
+        throw GenieError("cannot create the folder '\(partial.path)' that keeps finished batches (a file is in the way, or no permission)")
+    }
     let batchCount = (total + config.batchSize - 1) / config.batchSize
     let mine = (0..<batchCount).filter { shard.contains(batch: $0) }
     let fingerprint = "method=\(config.method.rawValue) seed=\(config.seed) iterations=\(config.iterations) batch=\(config.batchSize) swing=\(config.swing) images=\(total) arch=\(spec.arch)"
@@ -84,9 +86,15 @@ public func distillImages(spec: ModelSpec, model: Module, total: Int, config: Di
         }
         let bar = ProgressBar("batch \(batch + 1)/\(batchCount)", total: config.iterations, unit: "it", quiet: quiet)
         let batchStart = Date()
-        let made = try distiller.distill(batch: batch, count: count) { t, loss in
-            let rate = Double(t * count) / max(Date().timeIntervalSince(batchStart), 1e-9)
-            bar.update(t, ["loss": String(format: "%.4f", loss), "img/s": String(format: "%.0f", rate)])
+        let made: DistilledBatch
+        do {
+            made = try distiller.distill(batch: batch, count: count) { t, loss in
+                let rate = Double(t * count) / max(Date().timeIntervalSince(batchStart), 1e-9)
+                bar.update(t, ["loss": String(format: "%.4f", loss), "img/s": String(format: "%.0f", rate)])
+            }
+        } catch let error as GenieError {
+            let kept = parts.isEmpty ? "" : "; the \(parts.count) batches finished before it are kept in '\(partial.path)'"
+            throw GenieError("batch \(batch + 1)/\(batchCount): \(error)\(kept)")
         }
         var out = SafeTensors(metadata: ["run": fingerprint, "initial_loss": "\(made.initialLoss)", "final_loss": "\(made.finalLoss)"])
         out.set("images", made.images)
