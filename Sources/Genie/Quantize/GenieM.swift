@@ -18,7 +18,7 @@ public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibrat
     try quantize(student, weightBits: weightBits, activationBits: activationBits,
                  sample: calibration.slice(batch: 0..<min(2, calibration.shape[0])), seed: config.seed)
     let reconstructor = try Reconstructor(teacher: fullPrecision, student: student, calibration: calibration, config: config)
-    let fingerprint = "method=\(config.method.rawValue) w\(weightBits)a\(activationBits) iterations=\(config.iterations) seed=\(config.seed) images=\(calibration.shape[0]) lambda=\(config.roundingWeight)"
+    let fingerprint = "method=\(config.method.rawValue) w\(weightBits)a\(activationBits) iterations=\(config.iterations) seed=\(config.seed) images=\(calibration.shape[0]) lambda=\(config.roundingWeight) weights=\(fullPrecision.weightsHash) calibration=\(valueHash([calibration]))"
     var first = 0
     if let checkpoint, let saved = try? SafeTensors(contentsOf: checkpoint), saved.metadata["run"] == fingerprint,
        let done = saved.metadata["units_done"].flatMap(Int.init) {
