@@ -7,7 +7,7 @@ import Tensors
 
 /// Seeded mutation fuzzing of the readers of the toolkit's own files (quantized models, distilled-image shards):
 /// a damaged file is read or rejected with an error, never a crash; a model read from one runs.
-@Suite struct FileFuzzTests {
+@Suite(.timeLimit(.minutes(3))) struct FileFuzzTests {
     @Test func quantizedModelReaderSurvivesMutations() throws {
         let (spec, model) = randomTrainedResNet20(seed: 6)
         var rng = SeededGenerator(seed: 1)
