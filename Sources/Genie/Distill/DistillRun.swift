@@ -93,7 +93,7 @@ public func distillImages(spec: ModelSpec, model: Module, total: Int, config: Di
                 bar.update(t, ["loss": String(format: "%.4f", loss), "img/s": String(format: "%.0f", rate)])
             }
         } catch let error as GenieError {
-            let kept = parts.isEmpty ? "" : "; the \(parts.count) batches finished before it are kept in '\(partial.path)'"
+            let kept = parts.isEmpty ? "" : "; the \(parts.count) batch\(parts.count == 1 ? "" : "es") finished before it are kept in '\(partial.path)'"
             throw GenieError("batch \(batch + 1)/\(batchCount): \(error)\(kept)")
         }
         var out = SafeTensors(metadata: ["run": fingerprint, "initial_loss": "\(made.initialLoss)", "final_loss": "\(made.finalLoss)"])

@@ -47,7 +47,7 @@ public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibrat
             saved = unit + 1
         })
     } catch let error as GenieError where saved > 0 {
-        throw GenieError("\(error); the \(saved) units finished before it are kept in '\(checkpoint!.path)'")
+        throw GenieError("\(error); the \(saved) unit\(saved == 1 ? "" : "s") finished before it are kept in '\(checkpoint!.path)'")
     }
     for (_, layer) in student.quantizedLayers { layer.quantizesInput = layer.inputQuantizer != nil }
     student.setTraining(false)
