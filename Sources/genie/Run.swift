@@ -13,6 +13,8 @@ struct Run: ParsableCommand {
     @Option(help: "Weight bits.") var wbits = 4
     @Option(help: "Activation bits.") var abits = 4
     @Option(help: "quick (about ten minutes here) or paper (the reference's budget).") var preset = "quick"
+    @Option(help: "Distillation iterations per batch (default: the preset's).") var distillIterations: Int?
+    @Option(help: "Reconstruction iterations per unit (default: the preset's).") var iterations: Int?
     @Option(help: "Run folder (images, grid, quantized model, report).") var out = "runs/genie"
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Flag(help: "Print one JSON object with the result.") var json = false
@@ -23,7 +25,10 @@ struct Run: ParsableCommand {
     ]
 
     func run() throws {
-        guard let budget = Run.presets[preset] else { throw ValidationError("--preset must be quick or paper, got '\(preset)'") }
+        guard var budget = Run.presets[preset] else { throw ValidationError("--preset must be quick or paper, got '\(preset)'") }
+        guard distillIterations ?? 1 > 0, iterations ?? 1 > 0 else { throw ValidationError("--distill-iterations and --iterations must be positive") }
+        budget.distill = distillIterations ?? budget.distill
+        budget.reconstruct = iterations ?? budget.reconstruct
         try checkBits(weights: wbits, activations: abits)
         var options = model
         if options.weights == nil { options.weights = Run.bundledModel }
