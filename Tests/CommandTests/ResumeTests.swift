@@ -1,3 +1,4 @@
+import Data
 import Foundation
 import Testing
 import Tensors
@@ -7,15 +8,16 @@ import Tensors
 @Suite(.serialized) struct ResumeTests {
     /// Runs `arguments` once uninterrupted and once killed when `marker` appears and then started again; expects
     /// the same `outputs` bytes and returns the resumed run's outcome.
-    func killAndResume(_ arguments: [String], marker: String, outputs: [String]) throws -> Outcome {
+    func killAndResume(_ arguments: [String], marker: String, outputs: [String],
+                       environment: [String: String] = [:]) throws -> Outcome {
         let reference = try temporaryFolder(), interrupted = try temporaryFolder()
         defer { for f in [reference, interrupted] { try? FileManager.default.removeItem(at: f) } }
-        let whole = try genie(arguments, in: reference)
+        let whole = try genie(arguments, in: reference, environment: environment)
         try #require(whole.status == 0, "\(whole)")
-        let killed = try genieKilled(arguments, in: interrupted, when: marker)
+        let killed = try genieKilled(arguments, in: interrupted, when: marker, environment: environment)
         try #require(killed, "the run ended before it could be killed; give it a larger budget")
         #expect(!FileManager.default.fileExists(atPath: interrupted.appendingPathComponent(outputs[0]).path))
-        let resumed = try genie(arguments, in: interrupted)
+        let resumed = try genie(arguments, in: interrupted, environment: environment)
         try #require(resumed.status == 0, "\(resumed)")
         for name in outputs {
             let a = try Data(contentsOf: reference.appendingPathComponent(name))
@@ -39,6 +41,23 @@ import Tensors
         let arguments = ["quantize", "--weights", resnet20, "--noise", "32", "--iterations", "40", "--wbits", "3",
                          "--seed", "5", "--out", "q.safetensors"]
         let resumed = try killAndResume(arguments, marker: "q.safetensors.checkpoint", outputs: ["q.safetensors"])
+        #expect(resumed.stderr.contains("resuming from"), "\(resumed)")
+    }
+
+    @Test func trainingKilledAfterAnEpochResumesToTheSameWeights() throws {
+        // A tiny stand-in for Fashion-MNIST: 64 training and 32 test images.
+        let data = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: data) }
+        var rng = SeededGenerator(seed: 4)
+        for (split, n) in [("train", 64), ("t10k", 32)] {
+            let pixels = (0..<(n * 784)).map { _ in UInt8(truncatingIfNeeded: rng.next() >> 56) }
+            let labels = (0..<n).map { _ in UInt8(rng.next() % 10) }
+            try Data(IDX.serialize(IDXArray(shape: [n, 28, 28], bytes: pixels))).write(to: data.appendingPathComponent("\(split)-images-idx3-ubyte"))
+            try Data(IDX.serialize(IDXArray(shape: [n], bytes: labels))).write(to: data.appendingPathComponent("\(split)-labels-idx1-ubyte"))
+        }
+        let arguments = ["train", "--arch", "resnet20", "--epochs", "4", "--batch-size", "16", "--seed", "2", "--out", "w.safetensors"]
+        let resumed = try killAndResume(arguments, marker: "w.safetensors.checkpoint", outputs: ["w.safetensors"],
+                                        environment: ["GENIE_FASHION_MNIST_DIR": data.path])
         #expect(resumed.stderr.contains("resuming from"), "\(resumed)")
     }
 

@@ -64,8 +64,8 @@ func genie(_ arguments: [String], in folder: URL, environment: [String: String] 
 
 /// Runs `genie arguments` in `folder` and kills it with SIGKILL as soon as `file` (relative to `folder`) appears.
 /// Returns whether it was killed (false: it ended first).
-func genieKilled(_ arguments: [String], in folder: URL, when file: String) throws -> Bool {
-    let process = try startGenie(arguments, in: folder)
+func genieKilled(_ arguments: [String], in folder: URL, when file: String, environment: [String: String] = [:]) throws -> Bool {
+    let process = try startGenie(arguments, in: folder, environment: environment)
     let path = folder.appendingPathComponent(file).path
     while process.isRunning && !FileManager.default.fileExists(atPath: path) { usleep(2000) }
     guard process.isRunning else { return false }
