@@ -42,5 +42,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "Tensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
         .testTarget(name: "GenieTests", dependencies: ["Genie", "TestSupport"]),
+        // The built `genie` command run as a subprocess: bad inputs, kill-and-resume, divergence.
+        .testTarget(name: "CommandTests", dependencies: ["Data", "Tensors", "TestSupport"]),
     ]
 )

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 out=.build-fuzz
 mkdir -p "$out/corpus" "$out/crashes"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name FuzzParsers -I Sources/CZlib \
-    Fuzz/FuzzParsers.swift Fuzz/TensorStub.swift Sources/Tensors/SafeTensors.swift \
+    Fuzz/FuzzParsers.swift Fuzz/TensorStub.swift Sources/Tensors/{SafeTensors,AtomicFile}.swift \
     Sources/Data/{DataError,Zlib,IDX,PNG,PNGDecoder,PNGImage}.swift -o "$out/fuzz-parsers"
 # Seed corpus: the committed fixtures, each prefixed with its parser's selector byte.
 for f in Tests/Fixtures/png/*.png; do { printf '\x00'; cat "$f"; } > "$out/corpus/png-$(basename "$f")"; done

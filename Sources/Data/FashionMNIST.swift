@@ -10,8 +10,10 @@ public enum FashionMNIST {
         var prefix: String { self == .train ? "train" : "t10k" }
     }
 
-    /// Where Debian's `dataset-fashion-mnist` installs the files.
-    public static let defaultDirectory = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
+    /// Where Debian's `dataset-fashion-mnist` installs the files, or the folder `$GENIE_FASHION_MNIST_DIR` names.
+    public static var defaultDirectory: URL {
+        URL(fileURLWithPath: ProcessInfo.processInfo.environment["GENIE_FASHION_MNIST_DIR"] ?? "/usr/share/datasets/fashion-mnist")
+    }
 
     /// The class names, indexed by label (torchvision's `FashionMNIST.classes`).
     public static let classNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

@@ -48,7 +48,7 @@ public enum ImageFolder {
             var image = try PNG.read(url)
             if image.height != h || image.width != w {
                 guard resize == .nearest else {
-                    throw DataError(path: url.path, reason: "is \(image.height)x\(image.width) (height x width), but the model takes \(h)x\(w); resize it or load with resize: .nearest")
+                    throw DataError(path: url.path, reason: "is \(image.height)x\(image.width) (height x width), but the model takes \(h)x\(w); resize it to \(h)x\(w) first")
                 }
                 image = image.resizedNearest(height: h, width: w)
             }

@@ -14,13 +14,6 @@ public enum PNG {
         try decode(readFile(url), path: url.path)
     }
 
-    /// Encodes `image` and writes it atomically to `url`.
-    public static func write(_ image: PNGImage, to url: URL) throws {
-        do { try Data(encode(image)).write(to: url, options: .atomic) } catch {
-            throw DataError(path: url.path, reason: "PNG file cannot be written (\(error.localizedDescription))")
-        }
-    }
-
     /// The PNG file bytes of `image`: 8 bits per sample, each row filtered with the filter that
     /// minimizes the sum of absolute filtered bytes (libpng's heuristic), zlib-compressed at `level`.
     public static func encode(_ image: PNGImage, level: Int32 = 6) -> [UInt8] {

@@ -39,14 +39,17 @@ public struct ModelSpec: Equatable, Sendable {
         guard ModelSpec.architectures.contains(arch) else {
             throw fail("unknown --arch '\(arch)'; known: \(ModelSpec.architectures.joined(separator: ", "))")
         }
-        guard numClasses >= 1 else { throw fail("--num-classes must be at least 1, got \(numClasses)") }
-        guard inChannels >= 1 else { throw fail("--in-channels must be at least 1, got \(inChannels)") }
-        guard imageSize >= 8 else { throw fail("--image-size must be at least 8, got \(imageSize)") }
+        // Upper bounds keep a damaged file's metadata from building an absurdly large model.
+        guard (1...100_000).contains(numClasses) else { throw fail("--num-classes must be in 1...100000, got \(numClasses)") }
+        guard (1...64).contains(inChannels) else { throw fail("--in-channels must be in 1...64, got \(inChannels)") }
+        guard (8...4096).contains(imageSize) else { throw fail("--image-size must be in 8...4096, got \(imageSize)") }
         guard mean.count == inChannels, std.count == inChannels else {
             throw fail("--mean and --std need \(inChannels) values (one per input channel), got \(mean.count) and \(std.count)")
         }
         guard std.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw fail("--std values must be positive") }
-        guard widthMult > 0, [1, 2].contains(stemStride) else { throw fail("--width-mult must be > 0 and the stem stride 1 or 2") }
+        guard widthMult > 0, widthMult <= 4, [1, 2].contains(stemStride) else {
+            throw fail("--width-mult must be in (0, 4] and --stem-stride 1 or 2, got \(widthMult) and \(stemStride)")
+        }
         return self
     }
 

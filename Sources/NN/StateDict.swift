@@ -1,12 +1,12 @@
 import Foundation
 import Tensors
 
-/// A state dict that does not fit a model; the description names the keys and shapes.
+/// A state dict that does not fit a model or holds unusable values; the description names the keys and shapes.
 public struct StateDictError: Error, CustomStringConvertible {
     public let source: String
     public let problems: [String]
     public var description: String {
-        "weights \(source) do not fit the model:\n" + problems.prefix(12).map { "  - " + $0 }.joined(separator: "\n")
+        "weights \(source) cannot be loaded into the model:\n" + problems.prefix(12).map { "  - " + $0 }.joined(separator: "\n")
             + (problems.count > 12 ? "\n  - ... and \(problems.count - 12) more" : "")
     }
 }
@@ -22,7 +22,8 @@ extension Module {
     }
 
     /// Loads `tensors` into the parameters and buffers (strict, as PyTorch's default): every key must be
-    /// present with the right shape, no key may be unexpected, and every value must be finite.
+    /// present with the right shape, no key may be unexpected, every value must be finite and no running
+    /// variance negative.
     public func loadStateDict(_ tensors: [String: Tensor], source: String = "state dict") throws {
         var problems: [String] = []
         var slots: [String: (shape: [Int], set: (Tensor) -> Void)] = [:]
@@ -38,6 +39,8 @@ extension Module {
                 problems.append("'\(key)' has shape \(t.shape) but the model expects \(slot.shape)")
             } else if t.scalars.contains(where: { !$0.isFinite }) {
                 problems.append("'\(key)' contains NaN or infinite values")
+            } else if key.hasSuffix("running_var") && t.scalars.contains(where: { $0 < 0 }) {
+                problems.append("'\(key)' has negative values (a variance cannot be negative)")
             }
         }
         guard problems.isEmpty else { throw StateDictError(source: source, problems: problems) }

@@ -149,7 +149,8 @@ extension Tensor {
         let stats = Tensor(shape: [2] + outShape, scalars: m + std).recording([self]) { g, _ in
             let gs = g.scalars, k = m.count
             // d mean / dx = 1 / count; d std / dx = (x - mean) / (denominator std).
-            let a = (0..<k).map { gs[k + $0] == 0 ? 0 : gs[k + $0] / (denominator * std[$0]) }
+            // A constant channel (std 0, e.g. after an all-zero weight channel) gets 0, not PyTorch's NaN.
+            let a = (0..<k).map { gs[k + $0] == 0 || std[$0] == 0 ? 0 : gs[k + $0] / (denominator * std[$0]) }
             let d = (0..<k).map { gs[$0] / Float(count) - a[$0] * m[$0] }
             let dx = Tensor(uninitializedShape: x.shape, layout: x.layout)
             BatchNormKernels.affine(x.buffer, nil, dx.buffer, s, a: a, b: nil, d: d, perSample: perSample)

@@ -44,6 +44,11 @@ public struct SafeTensors: Sendable {
 
     /// Reads and validates the file at `url`.
     public init(contentsOf url: URL) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw SafeTensorsError(path: url.path, reason: "does not exist")
+        }
+        guard !isDirectory.boolValue else { throw SafeTensorsError(path: url.path, reason: "is a folder, not a file") }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw SafeTensorsError(path: url.path, reason: "cannot be read (\(error.localizedDescription))")
@@ -149,10 +154,10 @@ public struct SafeTensors: Sendable {
         return out
     }
 
-    /// Writes the file atomically: to a temporary name beside `url`, then renamed over it.
+    /// Writes the file atomically (`AtomicFile`): a run killed meanwhile leaves the old file or the new one.
     public func write(to url: URL) throws {
-        do { try Data(serialized()).write(to: url, options: .atomic) } catch {
-            throw SafeTensorsError(path: url.path, reason: "cannot be written (\(error.localizedDescription))")
+        do { try AtomicFile.write(serialized(), to: url) } catch let error as AtomicFileError {
+            throw SafeTensorsError(path: url.path, reason: error.reason)
         }
     }
 }

@@ -24,6 +24,7 @@ struct Distill: ParsableCommand {
             throw ValidationError("--method must be genie, pixels or noise, got '\(self.method)'")
         }
         let shard = try shard.map(Shard.init(parsing:)) ?? Shard.fromEnvironment() ?? .whole
+        try checkWritable(out, flag: "--out")
         let (spec, net) = try model.load()
         var config = DistillConfig()
         config.method = method
@@ -56,6 +57,7 @@ struct Merge: ParsableCommand {
     @Option(help: "Output file.") var out: String
 
     func run() throws {
+        try checkWritable(out, flag: "--out")
         let (file, total) = try DistilledFile.merge(files.map { URL(fileURLWithPath: $0) })
         try file.write(to: URL(fileURLWithPath: out))
         print("merged \(files.count) shard files into \(out) (\(total) images)")

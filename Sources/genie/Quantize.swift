@@ -21,19 +21,20 @@ struct CalibrationOptions: ParsableArguments {
         if let calib {
             let file = try SafeTensors(contentsOf: URL(fileURLWithPath: calib))
             guard let images = try? file.tensor("images") else { throw GenieError("--calib '\(calib)' holds no 'images' tensor") }
-            return images
+            return try checkCalibration(images, flag: "--calib '\(calib)'", spec: spec)
         }
         if let real {
-            guard real >= 1 else { throw ValidationError("--real must be positive") }
+            try checkCalibrationCount(real, flag: "--real")
             return try normalization.apply(FashionMNIST.load(split: .train).randomSubset(count: real, seed: seed).images)
         }
         if let realFolder {
             let images = try ImageFolder.load(URL(fileURLWithPath: realFolder), channels: spec.inChannels,
                                               size: (spec.imageSize, spec.imageSize))
-            return try normalization.apply(images.images)
+            return try checkCalibration(normalization.apply(images.images), flag: "--real-folder '\(realFolder)'", spec: spec)
         }
         var rng = SeededGenerator(seed: seed)
-        guard let noise, noise >= 1 else { throw ValidationError("--noise must be positive") }
+        guard let noise else { throw ValidationError("give exactly one of --calib FILE, --real N, --real-folder DIR, --noise N") }
+        try checkCalibrationCount(noise, flag: "--noise")
         return Tensor.randomNormal([noise, spec.inChannels, spec.imageSize, spec.imageSize], using: &rng)
     }
 }
@@ -56,9 +57,9 @@ struct Quantize: ParsableCommand {
 
     func run() throws {
         guard let method = QuantMethod(rawValue: method) else { throw ValidationError("--method must be genie, brecq or rtn, got '\(self.method)'") }
-        guard (2...8).contains(wbits) else { throw ValidationError("--wbits must be in 2...8, got \(wbits)") }
-        guard (2...8).contains(abits) else { throw ValidationError("--abits must be in 2...8, got \(abits)") }
+        try checkBits(weights: wbits, activations: abits)
         guard iterations >= 1 else { throw ValidationError("--iterations must be positive") }
+        try checkWritable(out, flag: "--out")
         let (spec, net) = try model.load()
         let images = try calibration.load(spec: spec, seed: seed)
         var config = ReconstructionConfig()

@@ -29,11 +29,11 @@ struct Run: ParsableCommand {
         guard distillIterations ?? 1 > 0, iterations ?? 1 > 0 else { throw ValidationError("--distill-iterations and --iterations must be positive") }
         budget.distill = distillIterations ?? budget.distill
         budget.reconstruct = iterations ?? budget.reconstruct
+        try checkBits(weights: wbits, activations: abits)
         var options = model
         if options.weights == nil { options.weights = Run.bundledModel }
         let (spec, net) = try options.load()
-        let folder = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try createFolder(out, flag: "--out")
         let test = try FashionMNIST.load(split: .test)
         let normalization = Normalization(mean: spec.mean, std: spec.std)
         let start = Date()
@@ -73,7 +73,7 @@ struct Run: ParsableCommand {
             "distill_initial_loss": set.initialLosses, "distill_final_loss": set.finalLosses,
         ]
         let jsonData = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted])
-        try jsonData.write(to: folder.appendingPathComponent("report.json"))
+        try AtomicFile.write([UInt8](jsonData), to: folder.appendingPathComponent("report.json"))
         let markdown = """
             # GENIE zero-shot quantization: \(spec.arch) W\(wbits)A\(abits)
 
@@ -87,7 +87,7 @@ struct Run: ParsableCommand {
             Files: `images.safetensors`, `images.png`, `quantized.safetensors`.
 
             """
-        try Data(markdown.utf8).write(to: folder.appendingPathComponent("report.md"))
+        try AtomicFile.write(markdown, to: folder.appendingPathComponent("report.md"))
         if json {
             printJSON(report)
         } else {

@@ -23,6 +23,7 @@ struct Train: ParsableCommand {
         guard dataset == "fashion-mnist" else { throw ValidationError("--dataset: only fashion-mnist is available, got '\(dataset)'") }
         guard epochs >= 1, batchSize >= 1, lr > 0 else { throw ValidationError("--epochs, --batch-size and --lr must be positive") }
         let spec = try ModelSpec(arch: arch, widthMult: widthMult).validated()
+        try checkWritable(out, flag: "--out")
         var config = TrainConfig()
         config.epochs = epochs
         config.batchSize = batchSize

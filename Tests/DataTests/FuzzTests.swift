@@ -6,8 +6,8 @@ import Data
 /// Seeded mutation fuzzing of every parser: each mutated input must be read or rejected with an
 /// error, never crash or hang. Mutations: bit flips, byte sets, truncations, insertions, deletions and
 /// edits of the format's length fields; PNG chunks are re-signed half the time so that mutations get
-/// past the CRC check into inflate, unfiltering and palette lookup.
-@Suite struct FuzzTests {
+/// past the CRC check into inflate, unfiltering and palette lookup. A hang fails the test at its time limit.
+@Suite(.timeLimit(.minutes(2))) struct FuzzTests {
     @Test func pngDecoderSurvivesMutations() throws {
         let seeds = try ["gray8", "rgb8", "rgba8", "graya8", "bw1", "palette4", "palette_trns", "filters_rgb", "gray2"]
             .map { [UInt8](try Data(contentsOf: pngFixture($0))) }

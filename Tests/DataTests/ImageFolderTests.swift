@@ -29,7 +29,7 @@ import Data
         try withTemporaryDirectory { dir in
             try PNG.write(PNGImage(width: 4, height: 4, channels: 1, pixels: Array(0..<16)), to: dir.appendingPathComponent("x.png"))
             let message = outcome { try ImageFolder.load(dir, channels: 1, size: (28, 28)) }
-            #expect(message.hasSuffix("x.png: is 4x4 (height x width), but the model takes 28x28; resize it or load with resize: .nearest"))
+            #expect(message.hasSuffix("x.png: is 4x4 (height x width), but the model takes 28x28; resize it to 28x28 first"))
             let resized = try ImageFolder.load(dir, channels: 1, size: (2, 2), resize: .nearest)
             #expect(resized.images.scalars.map { Int(($0 * 255).rounded()) } == [5, 7, 13, 15])
         }

@@ -63,10 +63,12 @@ public func distillImages(spec: ModelSpec, model: Module, total: Int, config: Di
     }
     let distiller = try Distiller(model: model, copy: spec.build(), imageShape: [spec.inChannels, spec.imageSize, spec.imageSize],
                                   config: config)
-    try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
+    do { try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true) } catch {
+        throw GenieError("cannot create the folder '\(partial.path)' that keeps finished batches (a file is in the way, or no permission)")
+    }
     let batchCount = (total + config.batchSize - 1) / config.batchSize
     let mine = (0..<batchCount).filter { shard.contains(batch: $0) }
-    let fingerprint = "method=\(config.method.rawValue) seed=\(config.seed) iterations=\(config.iterations) batch=\(config.batchSize) swing=\(config.swing) images=\(total) arch=\(spec.arch)"
+    let fingerprint = "method=\(config.method.rawValue) seed=\(config.seed) iterations=\(config.iterations) batch=\(config.batchSize) swing=\(config.swing) images=\(total) arch=\(spec.arch) shape=\(distiller.imageShape) weights=\(model.weightsHash)"
     let start = Date()
     var result = DistilledSet(images: Tensor.zeros([0]), batches: mine, initialLosses: [], finalLosses: [], seconds: 0)
     var parts: [Tensor] = []
@@ -74,7 +76,7 @@ public func distillImages(spec: ModelSpec, model: Module, total: Int, config: Di
         let file = partial.appendingPathComponent(String(format: "batch-%05d.safetensors", batch))
         let count = min(config.batchSize, total - batch * config.batchSize)
         if let saved = try? SafeTensors(contentsOf: file), saved.metadata["run"] == fingerprint,
-           let images = try? saved.tensor("images"), images.shape.first == count,
+           let images = try? saved.tensor("images"), images.shape == [count] + distiller.imageShape,
            let initial = saved.metadata["initial_loss"].flatMap(Float.init), let final = saved.metadata["final_loss"].flatMap(Float.init) {
             log("batch \(batch + 1)/\(batchCount): already done (\(file.lastPathComponent))")
             parts.append(images)
@@ -84,9 +86,15 @@ public func distillImages(spec: ModelSpec, model: Module, total: Int, config: Di
         }
         let bar = ProgressBar("batch \(batch + 1)/\(batchCount)", total: config.iterations, unit: "it", quiet: quiet)
         let batchStart = Date()
-        let made = try distiller.distill(batch: batch, count: count) { t, loss in
-            let rate = Double(t * count) / max(Date().timeIntervalSince(batchStart), 1e-9)
-            bar.update(t, ["loss": String(format: "%.4f", loss), "img/s": String(format: "%.0f", rate)])
+        let made: DistilledBatch
+        do {
+            made = try distiller.distill(batch: batch, count: count) { t, loss in
+                let rate = Double(t * count) / max(Date().timeIntervalSince(batchStart), 1e-9)
+                bar.update(t, ["loss": String(format: "%.4f", loss), "img/s": String(format: "%.0f", rate)])
+            }
+        } catch let error as GenieError {
+            let kept = parts.isEmpty ? "" : "; the \(parts.count) batch\(parts.count == 1 ? "" : "es") finished before it are kept in '\(partial.path)'"
+            throw GenieError("batch \(batch + 1)/\(batchCount): \(error)\(kept)")
         }
         var out = SafeTensors(metadata: ["run": fingerprint, "initial_loss": "\(made.initialLoss)", "final_loss": "\(made.finalLoss)"])
         out.set("images", made.images)
@@ -127,33 +135,42 @@ public enum DistilledFile {
         var reference: [String: String]?
         for url in urls {
             let file = try SafeTensors(contentsOf: url)
-            guard file.metadata["content"] == "genie-distilled-images" else {
-                throw GenieError("'\(url.path)' is not a distilled-images file")
-            }
+            func fail(_ s: String) -> GenieError { GenieError("'\(url.path)' \(s)") }
+            guard file.metadata["content"] == "genie-distilled-images" else { throw fail("is not a distilled-images file") }
             let common = file.metadata.filter { !["shard", "batches", "initial_losses", "final_losses"].contains($0.key) }
             if let reference, reference != common {
-                throw GenieError("'\(url.path)' comes from a different distillation (its settings differ from the first file's)")
+                throw fail("comes from a different distillation (its settings differ from the first file's)")
             }
             reference = common
-            let batches = file.metadata["batches"]!.split(separator: ",").compactMap { Int($0) }
-            let initial = file.metadata["initial_losses"]!.split(separator: ","), final = file.metadata["final_losses"]!.split(separator: ",")
-            let images = try file.tensor("images")
-            let size = Int(file.metadata["batch_size"]!)!
+            let list = { (key: String) in file.metadata[key]?.split(separator: ",").map(String.init) ?? [] }
+            let batches = list("batches").compactMap { Int($0) }, initial = list("initial_losses"), final = list("final_losses")
+            guard let size = file.metadata["batch_size"].flatMap(Int.init), size >= 1,
+                  let total = file.metadata["total_images"].flatMap(Int.init), total >= 1,
+                  batches.count == list("batches").count, initial.count == batches.count, final.count == batches.count,
+                  batches.allSatisfy({ $0 >= 0 && $0 <= (total - 1) / size }),
+                  let images = try? file.tensor("images"), images.rank == 4 else {
+                throw fail("has damaged metadata (batches, losses, batch_size, total_images) or no 'images' [N, C, H, W]")
+            }
+            if let first = pieces.first, first.images.shape.dropFirst() != images.shape.dropFirst() {
+                throw fail("holds images \(images.shape) unlike the first file's \(first.images.shape)")
+            }
             var offset = 0
             for (i, b) in batches.enumerated() {
-                let total = Int(file.metadata["total_images"]!)!
                 let count = min(size, total - b * size)
-                pieces.append((b, images.slice(batch: offset..<(offset + count)), String(initial[i]), String(final[i])))
+                guard count <= images.shape[0] - offset else { throw fail("holds \(images.shape[0]) images, fewer than its batches \(batches) make") }
+                pieces.append((b, images.slice(batch: offset..<(offset + count)), initial[i], final[i]))
                 offset += count
             }
+            guard offset == images.shape[0] else { throw fail("holds \(images.shape[0]) images but its batches \(batches) make \(offset)") }
         }
         guard let reference else { throw GenieError("merge needs at least one file") }
         pieces.sort { $0.batch < $1.batch }
-        let total = Int(reference["total_images"]!)!, size = Int(reference["batch_size"]!)!
-        let expected = Array(0..<((total + size - 1) / size))
-        guard pieces.map(\.batch) == expected else {
-            throw GenieError("the shard files hold batches \(pieces.map(\.batch)) but the distillation has batches 0..<\(expected.count): a shard is missing or given twice")
+        let total = Int(reference["total_images"]!)!, size = Int(reference["batch_size"]!)!  // checked above
+        let batchCount = (total - 1) / size + 1
+        guard pieces.count == batchCount, pieces.map(\.batch) == Array(0..<batchCount) else {
+            throw GenieError("the shard files hold batches \(pieces.map(\.batch)) but the distillation has batches 0..<\(batchCount): a shard is missing or given twice")
         }
+        let expected = Array(0..<batchCount)
         var file = SafeTensors(metadata: reference.merging([
             "shard": "0/1", "batches": expected.map(String.init).joined(separator: ","),
             "initial_losses": pieces.map(\.initial).joined(separator: ","), "final_losses": pieces.map(\.final).joined(separator: ","),

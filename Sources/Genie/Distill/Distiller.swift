@@ -96,7 +96,7 @@ public final class Distiller {
             }
             last = value.item
             guard last.isFinite else {
-                throw GenieError("the distillation loss became \(last) at iteration \(t); try a smaller learning rate")
+                throw GenieError("the distillation loss became \(last) at iteration \(t)")
             }
             if t == 1 { initial = last }
             // The reference keeps the images of the last forward pass, before the last update.

@@ -1,3 +1,4 @@
+import Kernels
 import NN
 import Tensors
 
@@ -42,19 +43,28 @@ public final class ActivationQuantizer {
         signed = (values.min() ?? 0) < 0
         let maxAbs = values.map(abs).max() ?? 0
         let levels = Float((1 << bits) - 1), (qn, qp) = range
-        var best = (Float.infinity, Float(1))
-        if maxAbs > 0 {
-            for i in 0..<100 {
-                let r = Float(100 - i) / 100
-                let s = (signed ? 2 : 1) * r * maxAbs / levels
-                var err: Float = 0
-                for v in values {
-                    let q = s * min(max((v / s).rounded(.toNearestOrEven), qn), qp)
-                    err += powf(abs(v - q), searchNorm)
+        let factor: Float = signed ? 2 : 1, unit = factor * maxAbs / levels
+        let step = { (i: Int) in factor * (Float(100 - i) / 100) * maxAbs / levels }
+        // Zeros (half of a ReLU output) quantize exactly and add nothing to an error: leave them out.
+        let nonzero = values.filter { $0 != 0 }
+        var errors = [Float](repeating: .infinity, count: 100)
+        errors.withUnsafeMutableBufferPointer { buffer in
+            let out = buffer  // one writer per candidate
+            parallelChunks(100, costPerItem: nonzero.count) { range in
+                for i in range where step(i).isNormal {
+                    let s = step(i)
+                    var err: Float = 0
+                    for v in nonzero {
+                        let q = s * min(max((v / s).rounded(.toNearestOrEven), qn), qp)
+                        err += powf(abs(v - q), searchNorm)
+                    }
+                    out[i] = err
                 }
-                if err < best.0 { best = (err, s) }
             }
         }
+        // An all-zero (or denormal-only) tensor keeps step 1; min-max stays if every error overflows.
+        var best = (Float.infinity, unit.isNormal ? unit : 1)
+        for i in 0..<100 where errors[i] < best.0 { best = (errors[i], step(i)) }
         scale = Parameter(Tensor(best.1))
     }
 

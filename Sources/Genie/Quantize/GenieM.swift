@@ -18,7 +18,7 @@ public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibrat
     try quantize(student, weightBits: weightBits, activationBits: activationBits,
                  sample: calibration.slice(batch: 0..<min(2, calibration.shape[0])), seed: config.seed)
     let reconstructor = try Reconstructor(teacher: fullPrecision, student: student, calibration: calibration, config: config)
-    let fingerprint = "method=\(config.method.rawValue) w\(weightBits)a\(activationBits) iterations=\(config.iterations) seed=\(config.seed) images=\(calibration.shape[0]) lambda=\(config.roundingWeight)"
+    let fingerprint = "method=\(config.method.rawValue) w\(weightBits)a\(activationBits) iterations=\(config.iterations) seed=\(config.seed) images=\(calibration.shape[0]) lambda=\(config.roundingWeight) weights=\(fullPrecision.weightsHash) calibration=\(valueHash([calibration]))"
     var first = 0
     if let checkpoint, let saved = try? SafeTensors(contentsOf: checkpoint), saved.metadata["run"] == fingerprint,
        let done = saved.metadata["units_done"].flatMap(Int.init) {
@@ -32,17 +32,23 @@ public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibrat
         log("resuming from \(checkpoint.path): \(done) of \(reconstructor.units.count) units done")
     }
     var bar: ProgressBar?
-    try reconstructor.run(from: first, progress: { p in
-        if p.iteration == 1 {
-            bar = ProgressBar("unit \(p.unit + 1)/\(p.units) \(p.path)", total: p.iterations, quiet: quiet)
-        }
-        bar?.update(p.iteration, ["rec": String(format: "%.4f", p.reconstructionLoss),
-                                  "round": String(format: "%.1f", p.roundingLoss)])
-    }, finished: { unit in
-        guard let checkpoint else { return }
-        let file = QuantizedModelFile.make(student, spec: spec, metadata: ["run": fingerprint, "units_done": "\(unit + 1)"])
-        try file.write(to: checkpoint)
-    })
+    var saved = first  // units whose result is in the checkpoint
+    do {
+        try reconstructor.run(from: first, progress: { p in
+            if p.iteration == 1 {
+                bar = ProgressBar("unit \(p.unit + 1)/\(p.units) \(p.path)", total: p.iterations, quiet: quiet)
+            }
+            bar?.update(p.iteration, ["rec": String(format: "%.4f", p.reconstructionLoss),
+                                      "round": String(format: "%.1f", p.roundingLoss)])
+        }, finished: { unit in
+            guard let checkpoint else { return }
+            let file = QuantizedModelFile.make(student, spec: spec, metadata: ["run": fingerprint, "units_done": "\(unit + 1)"])
+            try file.write(to: checkpoint)
+            saved = unit + 1
+        })
+    } catch let error as GenieError where saved > 0 {
+        throw GenieError("\(error); the \(saved) unit\(saved == 1 ? "" : "s") finished before it are kept in '\(checkpoint!.path)'")
+    }
     for (_, layer) in student.quantizedLayers { layer.quantizesInput = layer.inputQuantizer != nil }
     student.setTraining(false)
     return student

@@ -64,51 +64,66 @@ public enum QuantizedModelFile {
         }
         var activations: [Int: ActivationQuantizer] = [:]
         for row in table {
-            guard let path = row["path"] as? String, let original = model.module(at: path) else {
-                throw fail("names a layer that \(spec.arch) does not have: \(row["path"] ?? "?")")
+            guard let path = row["path"] as? String, let original = model.module(at: path), isQuantizable(original) else {
+                throw fail("names a layer that \(spec.arch) does not have or does not quantize: \(row["path"] ?? "?")")
             }
             var quantizer: ActivationQuantizer?
             if let id = row["input_quantizer"] as? Int, let bits = row["input_bits"] as? Int {
+                guard (2...8).contains(bits) else { throw fail("layer \(path): input bits \(bits) outside 2...8") }
                 if activations[id] == nil {
-                    guard let scale = try? file.tensor("activation.\(id).scale"), let signed = file.entries["activation.\(id).signed"] else {
-                        throw fail("misses activation quantizer \(id)")
+                    guard let scale = try? file.tensor("activation.\(id).scale"), scale.count == 1, scale.item.isFinite,
+                          scale.item > 0, let signed = file.entries["activation.\(id).signed"] else {
+                        throw fail("misses activation quantizer \(id) or its step size is not one positive number")
                     }
                     activations[id] = ActivationQuantizer(bits: bits, scale: scale.item, signed: signed.bytes.first == 1)
                 }
                 quantizer = activations[id]
             }
-            if let bits = row["weight_bits"] as? Int {
-                guard let codes = file.entries[path + ".weight_codes"], let shape = file.entries[path + ".weight_shape"],
-                      let scale = try? file.tensor(path + ".weight_scale"), let zero = file.entries[path + ".weight_zero_point"] else {
-                    throw fail("misses the quantized weight of layer \(path)")
-                }
-                let weightShape = shape.floats.map { Int($0) }
-                let count = weightShape.reduce(1, *)
-                guard packedCount(count, bits: bits) == codes.bytes.count, scale.count == weightShape.first else {
-                    throw fail("layer \(path): codes or scales do not fit weight shape \(weightShape)")
-                }
-                let channelShape = [weightShape[0]] + Array(repeating: 1, count: weightShape.count - 1)
-                fp[path + ".weight"] = Tensor.zeros(weightShape)  // replaced by the codes below
-                let wq = WeightQuantizer(codes: Tensor(shape: weightShape, scalars: unpack(codes.bytes, count: count, bits: bits).map(Float.init)),
-                                         scale: scale.reshaped(to: channelShape),
-                                         zeroPoint: Tensor(shape: channelShape, scalars: zero.floats), bits: bits)
-                let layer = QuantizedLayer(original, weightQuantizer: wq, inputQuantizer: quantizer)
-                layer.quantizesInput = quantizer != nil
-                model.replace(path, with: layer)
-            } else {
-                let layer = QuantizedLayer(original, weightQuantizer: nil, inputQuantizer: quantizer)
-                layer.quantizesInput = quantizer != nil
-                model.replace(path, with: layer)
+            var weightQuantizer: WeightQuantizer?
+            if original is Conv2d || original is Linear {
+                guard let bits = row["weight_bits"] as? Int else { throw fail("layer \(path) has no weight bits") }
+                weightQuantizer = try loadWeight(file, path: path, bits: bits, original: original, fail: fail)
+                fp[path + ".weight"] = Tensor.zeros(weightQuantizer!.softbits.value.shape)  // replaced by the codes
             }
+            let layer = QuantizedLayer(original, weightQuantizer: weightQuantizer, inputQuantizer: quantizer)
+            layer.quantizesInput = quantizer != nil
+            model.replace(path, with: layer)
         }
         let keys = Set(model.stateDict().map(\.key))
-        try model.loadStateDict(Dictionary(uniqueKeysWithValues: fp.map { k, v in
-            let parts = k.split(separator: ".")
-            let wrapped = parts.dropLast().joined(separator: ".") + ".layer." + parts.last!
-            return (keys.contains(k) ? k : wrapped, v)
-        }), source: source)
+        var state: [String: Tensor] = [:]
+        for (k, v) in fp {
+            // A quantized layer's own tensors (bias) sit under `.layer.` in the model.
+            let key = keys.contains(k) ? k : k.lastIndex(of: ".").map { k[..<$0] + ".layer" + k[$0...] } ?? k
+            guard state.updateValue(v, forKey: key) == nil else { throw fail("holds tensor '\(key)' twice") }
+        }
+        try model.loadStateDict(state, source: source)
         model.setTraining(false)
         return (spec, model)
+    }
+
+    /// The weight quantizer of layer `path` from its codes, shape, step sizes and zero points, checked against
+    /// the layer it replaces.
+    static func loadWeight(_ file: SafeTensors, path: String, bits: Int, original: Module,
+                           fail: (String) -> GenieError) throws -> WeightQuantizer {
+        guard (2...8).contains(bits) else { throw fail("layer \(path): weight bits \(bits) outside 2...8") }
+        guard let codes = file.entries[path + ".weight_codes"], let shape = file.entries[path + ".weight_shape"],
+              let scale = try? file.tensor(path + ".weight_scale"), let zero = file.entries[path + ".weight_zero_point"] else {
+            throw fail("misses the quantized weight of layer \(path)")
+        }
+        let expected = ((original as? Conv2d)?.weight ?? (original as? Linear)?.weight)?.value.shape ?? []
+        let stored = shape.floats
+        guard !expected.isEmpty, stored.count == expected.count, zip(stored, expected).allSatisfy({ $0 == Float($1) }) else {
+            throw fail("layer \(path): weight shape \(stored.map { $0.isFinite ? "\(Int($0))" : "\($0)" }) but the model's is \(expected)")
+        }
+        let count = expected.reduce(1, *), channels = expected[0]
+        guard packedCount(count, bits: bits) == codes.bytes.count, scale.count == channels, zero.shape.reduce(1, *) == channels,
+              scale.scalars.allSatisfy({ $0.isFinite && $0 > 0 }), zero.floats.allSatisfy(\.isFinite) else {
+            throw fail("layer \(path): codes, step sizes or zero points do not fit weight shape \(expected), or are not finite (step sizes: positive)")
+        }
+        let channelShape = [channels] + Array(repeating: 1, count: expected.count - 1)
+        return WeightQuantizer(codes: Tensor(shape: expected, scalars: unpack(codes.bytes, count: count, bits: bits).map(Float.init)),
+                               scale: scale.reshaped(to: channelShape), zeroPoint: Tensor(shape: channelShape, scalars: zero.floats),
+                               bits: bits)
     }
 
     static func packedCount(_ count: Int, bits: Int) -> Int { bits <= 4 ? (count + 1) / 2 : count }

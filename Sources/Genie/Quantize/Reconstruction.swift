@@ -158,7 +158,7 @@ public final class Reconstructor {
                 return recLoss + roundLoss * config.roundingWeight
             }
             guard loss.item.isFinite else {
-                throw GenieError("unit \(units[unit]): the reconstruction loss became \(loss.item) at iteration \(t + 1); units before it are kept")
+                throw GenieError("unit \(unit + 1)/\(units.count) '\(units[unit])': the reconstruction loss became \(loss.item) at iteration \(t + 1)")
             }
             scaleOptimizer.step(Array(grads.prefix(scaleOptimizer.parameters.count)))
             softbitOptimizer.step(Array(grads.suffix(softbits.count)))

@@ -77,10 +77,16 @@ public final class WeightQuantizer {
         if wmax - wmin <= 0 { wmax = max(wmax, 0); wmin = min(wmin, 0) }
         // An all-zero channel has no range: any step size represents it exactly.
         guard wmax - wmin > 0 else { return (1, 0) }
-        var best = (Float.infinity, Float(1), Float(0))
+        // A range past Float's largest is split; one too small for a normal step size quantizes to 0 at step 1.
+        let finite = (wmax - wmin).isFinite
+        let step = { (r: Float) in finite ? r * (wmax - wmin) / levels : r * (wmax / levels - wmin / levels) }
+        guard step(1).isNormal else { return (1, 0) }
+        // Min-max (r = 1) stays the answer if every error overflows (weights near Float's largest).
+        var best = (Float.infinity, step(1), (-wmin / step(1)).rounded(.toNearestOrEven))
         for i in 0..<100 {
             let r = Float(100 - i) / 100
-            let s = r * (wmax - wmin) / levels
+            let s = step(r)
+            guard s.isNormal else { continue }
             let z = (-r * wmin / s).rounded(.toNearestOrEven)
             var err: Float = 0
             for x in row {

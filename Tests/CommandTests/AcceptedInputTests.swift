@@ -1,0 +1,34 @@
+import Foundation
+import Testing
+import Tensors
+
+/// Unusual but valid models that must keep working: the rows of docs/ERRORS.md that are not refused.
+@Suite struct AcceptedInputTests {
+    /// Distills 2 images from `weights` and returns the images (expecting success).
+    func distill(_ weights: String, in folder: URL) throws -> [Float] {
+        let result = try genie(["distill", "--weights", weights, "--images", "2", "--batch", "2", "--iterations", "4",
+                                "--out", "d.safetensors"], in: folder)
+        try #require(result.status == 0, "\(result)")
+        return try SafeTensors(contentsOf: folder.appendingPathComponent("d.safetensors")).tensor("images").scalars
+    }
+
+    @Test func batchNormChannelWithZeroVarianceWorks() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let weights = try editedResNet20("w.safetensors", in: folder) { $0.setValue(0, of: "layer2.0.bn1.running_var", at: 3) }
+        #expect(try distill(weights, in: folder).allSatisfy { $0.isFinite })
+    }
+
+    @Test func allZeroWeightChannelWorks() throws {
+        // Output channel 0 of a convolution all zero, its batch norm seeing a constant (as training leaves it).
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let weights = try editedResNet20("w.safetensors", in: folder) { file in
+            let shape = file.entries["layer1.0.conv1.weight"]!.shape
+            for i in 0..<(shape[1] * shape[2] * shape[3]) { file.setValue(0, of: "layer1.0.conv1.weight", at: i) }
+            file.setValue(0, of: "layer1.0.bn1.running_var", at: 0)
+            file.setValue(0, of: "layer1.0.bn1.running_mean", at: 0)
+        }
+        #expect(try distill(weights, in: folder).allSatisfy { $0.isFinite })
+    }
+}

@@ -1,0 +1,161 @@
+import Data
+import Foundation
+import Testing
+import Tensors
+
+/// One row of docs/ERRORS.md: a bad input, the exit status `genie` must end with and words its message must hold.
+struct BadInput: Sendable, CustomTestStringConvertible {
+    let name: String
+    let status: Int32
+    let says: [String]
+    /// Writes the input into the folder and returns the command line (and environment) that reads it.
+    let prepare: @Sendable (URL) throws -> (arguments: [String], environment: [String: String])
+    var testDescription: String { name }
+
+    init(_ name: String, status: Int32 = 1, says: [String], _ prepare: @escaping @Sendable (URL) throws -> [String]) {
+        self.init(name, status: status, says: says, environment: { _ in [:] }, prepare)
+    }
+
+    init(_ name: String, status: Int32 = 1, says: [String], environment: @escaping @Sendable (URL) -> [String: String],
+         _ prepare: @escaping @Sendable (URL) throws -> [String]) {
+        self.name = name
+        self.status = status
+        self.says = says
+        self.prepare = { folder in (try prepare(folder), environment(folder)) }
+    }
+}
+
+/// `genie evaluate --weights F` on a file with these raw bytes.
+func evaluateWeights(_ bytes: [UInt8]) -> @Sendable (URL) throws -> [String] {
+    { folder in
+        try Data(bytes).write(to: folder.appendingPathComponent("w.safetensors"))
+        return ["evaluate", "--weights", "w.safetensors", "--arch", "resnet20"]
+    }
+}
+
+/// `genie evaluate` on the committed ResNet-20 edited by `edit`.
+func evaluateEdited(_ edit: @escaping @Sendable (inout SafeTensors) throws -> Void) -> @Sendable (URL) throws -> [String] {
+    { folder in ["evaluate", "--weights", try editedResNet20("w.safetensors", in: folder, edit)] }
+}
+
+/// `genie quantize` of the committed ResNet-20 with these extra arguments (after writing files with `files`).
+func quantize(_ extra: [String], files: @escaping @Sendable (URL) throws -> Void = { _ in }) -> @Sendable (URL) throws -> [String] {
+    { folder in
+        try files(folder)
+        return ["quantize", "--weights", resnet20, "--iterations", "1", "--out", "q.safetensors"] + extra
+    }
+}
+
+/// A calibration file holding `images` zeros of shape `shape` under `name`.
+func writeCalibration(_ shape: [Int], name: String = "images", value: Float = 0) -> @Sendable (URL) throws -> Void {
+    { folder in
+        var file = SafeTensors()
+        file.set(name, Tensor(shape: shape, scalars: [Float](repeating: value, count: shape.reduce(1, *))))
+        try file.write(to: folder.appendingPathComponent("calib.safetensors"))
+    }
+}
+
+let badInputs: [BadInput] = [
+    // Damaged safetensors files.
+    BadInput("truncated safetensors file", says: ["w.safetensors", "is truncated"], evaluateWeights([1, 2, 3])),
+    BadInput("header length past the end", says: ["w.safetensors", "header length 1000 runs past the end"],
+             evaluateWeights([0xE8, 3, 0, 0, 0, 0, 0, 0] + Array("{}".utf8))),
+    BadInput("header not JSON", says: ["w.safetensors", "not valid JSON"], evaluateWeights(rawSafeTensors(#"{"a": [}"#))),
+    BadInput("overlapping data_offsets", says: ["w.safetensors", "'a' and 'b' have overlapping data_offsets"],
+             evaluateWeights(rawSafeTensors(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, data: .init(repeating: 0, count: 12)))),
+    BadInput("data_offsets out of range", says: ["w.safetensors", "tensor 'a'", "run past the end"],
+             evaluateWeights(rawSafeTensors(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: [0, 0, 0, 0]))),
+    BadInput("unknown dtype", says: ["w.safetensors", "tensor 'a'", "unsupported dtype F8_E4M3"],
+             evaluateWeights(rawSafeTensors(#"{"a":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}}"#, data: [0, 0]))),
+    BadInput("wrong byte count", says: ["w.safetensors", "tensor 'a'", "needs 12 bytes", "hold 8"],
+             evaluateWeights(rawSafeTensors(#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: .init(repeating: 0, count: 8)))),
+    BadInput("missing weights file", says: ["--weights", "no such file", "absent.safetensors"]) { _ in
+        ["evaluate", "--weights", "absent.safetensors"]
+    },
+    BadInput("no architecture recorded or given", says: ["w.safetensors", "records no architecture", "--arch"]) { folder in
+        try Data(rawSafeTensors("{}")).write(to: folder.appendingPathComponent("w.safetensors"))
+        return ["evaluate", "--weights", "w.safetensors"]
+    },
+    // Weights that do not fit the architecture, or hold unusable values.
+    BadInput("missing tensor", says: ["w.safetensors", "missing key 'fc.weight'"], evaluateEdited { $0.entries["fc.weight"] = nil }),
+    BadInput("unexpected tensor", says: ["w.safetensors", "unexpected key 'extra.weight'"],
+             evaluateEdited { $0.set("extra.weight", Tensor(shape: [1], scalars: [0])) }),
+    BadInput("tensor of the wrong shape", says: ["'fc.bias' has shape [5] but the model expects [10]"],
+             evaluateEdited { $0.set("fc.bias", Tensor(shape: [5], scalars: [0, 0, 0, 0, 0])) }),
+    BadInput("NaN weight", says: ["w.safetensors", "'conv1.weight' contains NaN or infinite values"],
+             evaluateEdited { $0.setValue(.nan, of: "conv1.weight", at: 0) }),
+    BadInput("infinite weight", says: ["'fc.weight' contains NaN or infinite values"],
+             evaluateEdited { $0.setValue(-.infinity, of: "fc.weight", at: 3) }),
+    BadInput("negative running variance", says: ["'layer1.0.bn1.running_var' has negative values"],
+             evaluateEdited { $0.setValue(-1, of: "layer1.0.bn1.running_var", at: 0) }),
+    BadInput("plain weights given as a quantized model", says: ["resnet20.safetensors", "is not a quantized model"]) { _ in
+        ["evaluate", "--quantized", resnet20]
+    },
+    // Bit widths.
+    BadInput("--wbits above 8", status: 64, says: ["--wbits must be in 2...8, got 9"], quantize(["--wbits", "9", "--noise", "32"])),
+    BadInput("--abits below 2", status: 64, says: ["--abits must be in 2...8, got 1"], quantize(["--abits", "1", "--noise", "32"])),
+    BadInput("genie run with --wbits 1", status: 64, says: ["--wbits must be in 2...8, got 1"]) { _ in
+        ["run", "--weights", resnet20, "--wbits", "1", "--out", "run"]
+    },
+    // Calibration data.
+    BadInput("calibration images of the wrong shape", says: ["--calib 'calib.safetensors'", "shape [32, 3, 28, 28]", "[N, 1, 28, 28]"],
+             quantize(["--calib", "calib.safetensors"], files: writeCalibration([32, 3, 28, 28]))),
+    BadInput("calibration images not a multiple of 32", says: ["--calib 'calib.safetensors'", "20 calibration images", "multiple of 32"],
+             quantize(["--calib", "calib.safetensors"], files: writeCalibration([20, 1, 28, 28]))),
+    BadInput("calibration file without images", says: ["--calib 'calib.safetensors'", "no 'images' tensor"],
+             quantize(["--calib", "calib.safetensors"], files: writeCalibration([32, 1, 28, 28], name: "x"))),
+    BadInput("NaN calibration images", says: ["--calib 'calib.safetensors'", "NaN or infinite"],
+             quantize(["--calib", "calib.safetensors"], files: writeCalibration([32, 1, 28, 28], value: .nan))),
+    BadInput("--noise not a multiple of 32", says: ["--noise", "20 calibration images", "multiple of 32"], quantize(["--noise", "20"])),
+    // Image folders.
+    BadInput("empty image folder", says: ["images", "has no PNG files", "the folder is empty"],
+             quantize(["--real-folder", "images"]) { try FileManager.default.createDirectory(at: $0.appendingPathComponent("images"), withIntermediateDirectories: true) }),
+    BadInput("folder without images", says: ["images", "has no PNG files", "notes.txt"], quantize(["--real-folder", "images"]) { folder in
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("images"), withIntermediateDirectories: true)
+        try Data("hello".utf8).write(to: folder.appendingPathComponent("images/notes.txt"))
+    }),
+    BadInput("a .png that is not a PNG", says: ["images/a.png", "is not a PNG"], quantize(["--real-folder", "images"]) { folder in
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("images"), withIntermediateDirectories: true)
+        try Data("hello".utf8).write(to: folder.appendingPathComponent("images/a.png"))
+    }),
+    BadInput("image of the wrong size", says: ["images/a.png", "is 10x12", "takes 28x28"], quantize(["--real-folder", "images"]) { folder in
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("images"), withIntermediateDirectories: true)
+        try PNG.write(PNGImage(width: 12, height: 10, channels: 1, pixels: .init(repeating: 7, count: 120)),
+                      to: folder.appendingPathComponent("images/a.png"))
+    }),
+    BadInput("missing image folder", says: ["absent", "no such folder"], quantize(["--real-folder", "absent"])),
+    // Data set files.
+    BadInput("missing Fashion-MNIST files", says: ["t10k-images-idx3-ubyte", "missing", "apt-get install dataset-fashion-mnist"],
+             environment: { ["GENIE_FASHION_MNIST_DIR": $0.path] }) { _ in ["evaluate", "--weights", resnet20] },
+    BadInput("damaged Fashion-MNIST file", says: ["t10k-images-idx3-ubyte.gz"], environment: { ["GENIE_FASHION_MNIST_DIR": $0.path] }) { folder in
+        for name in ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+            try Data([0x1F, 0x8B, 8, 0, 0, 0]).write(to: folder.appendingPathComponent(name))
+        }
+        return ["evaluate", "--weights", resnet20]
+    },
+    // Outputs that cannot be written.
+    BadInput("--out in a folder that is a file", says: ["--out 'afile/q.safetensors'", "does not exist"], quantize(["--noise", "32", "--out", "afile/q.safetensors"]) { folder in
+        try Data().write(to: folder.appendingPathComponent("afile"))
+    }),
+    BadInput("distill --out names a folder", says: ["--out 'images'", "is a folder"]) { folder in
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("images"), withIntermediateDirectories: true)
+        return ["distill", "--weights", resnet20, "--images", "2", "--out", "images"]
+    },
+    BadInput("genie run --out under a file", says: ["--out 'afile/run'", "cannot create the folder"]) { folder in
+        try Data().write(to: folder.appendingPathComponent("afile"))
+        return ["run", "--weights", resnet20, "--out", "afile/run"]
+    },
+]
+
+@Suite struct BadInputTests {
+    @Test(arguments: badInputs)
+    func isRefusedWithAClearMessage(_ input: BadInput) throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (arguments, environment) = try input.prepare(folder)
+        let result = try genie(arguments, in: folder, environment: environment)
+        #expect(result.status == input.status, "\(result)")
+        for words in input.says { #expect(result.stderr.contains(words), "\(result)") }
+        #expect(!result.stderr.contains("Fatal error"), "\(result)")
+    }
+}
