@@ -16,6 +16,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         guard dataset == "fashion-mnist" else { throw ValidationError("--dataset: only fashion-mnist is available, got '\(dataset)'") }
+        if let logits { try checkWritable(logits, flag: "--logits") }
         let (spec, net) = try quantized.map { path in
             try QuantizedModelFile.load(SafeTensors(contentsOf: URL(fileURLWithPath: path)), source: "'\(path)'")
         } ?? model.load()

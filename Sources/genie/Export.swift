@@ -16,11 +16,13 @@ struct Export: ParsableCommand {
     @Flag(help: "Print one JSON object with the result.") var json = false
 
     func run() throws {
+        if let problem = ONNXExport.opsetProblem(opset) { throw ValidationError(problem) }
         guard FileManager.default.fileExists(atPath: quantized) else { throw GenieError("--quantized: no such file '\(quantized)'") }
+        try checkWritable(onnx, flag: "--onnx")
         let file = try SafeTensors(contentsOf: URL(fileURLWithPath: quantized))
         let (bytes, folded) = try ONNXExport.export(quantizedFile: file, source: "'\(quantized)'", opset: opset,
                                                          integerBiases: !floatBiases)
-        try Data(bytes).write(to: URL(fileURLWithPath: onnx))
+        try AtomicFile.write(bytes, to: URL(fileURLWithPath: onnx))
         let mirrored = folded.map(\.mirroredChannels).reduce(0, +)
         if json {
             printJSON(["onnx": onnx, "opset": opset, "bytes": bytes.count, "folded_batch_norms": folded.count,

@@ -91,6 +91,12 @@ let badInputs: [BadInput] = [
     BadInput("plain weights given as a quantized model", says: ["resnet20.safetensors", "is not a quantized model"]) { _ in
         ["evaluate", "--quantized", resnet20]
     },
+    BadInput("plain weights given to genie export", says: ["resnet20.safetensors", "is not a quantized model"]) { _ in
+        ["export", "--quantized", resnet20, "--onnx", "q.onnx"]
+    },
+    BadInput("export --opset too old for per-channel weights", status: 64, says: ["--opset 12", "need opset 13"]) { _ in
+        ["export", "--quantized", resnet20, "--onnx", "q.onnx", "--opset", "12"]
+    },
     // Bit widths.
     BadInput("--wbits above 8", status: 64, says: ["--wbits must be in 2...8, got 9"], quantize(["--wbits", "9", "--noise", "32"])),
     BadInput("--abits below 2", status: 64, says: ["--abits must be in 2...8, got 1"], quantize(["--abits", "1", "--noise", "32"])),

@@ -39,15 +39,21 @@ public enum ONNXExport {
                                 metadata: properties)
     }
 
-    static func checkOpset(_ opset: Int) throws {
+    /// What is wrong with `opset`, or nil when the exporter writes it.
+    public static func opsetProblem(_ opset: Int) -> String? {
         if opset < opsets.lowerBound {
-            throw GenieError("--opset \(opset) cannot express the quantized model: per-channel weight scales (DequantizeLinear "
-                             + "with an axis) need opset \(opsets.lowerBound); use --opset \(opsets.lowerBound) to \(opsets.upperBound) "
-                             + "(21 and later store 4-bit values as int4/uint4)")
+            return "--opset \(opset) cannot express the quantized model: per-channel weight scales (DequantizeLinear with an "
+                + "axis) need opset \(opsets.lowerBound); use --opset \(opsets.lowerBound) to \(opsets.upperBound) "
+                + "(21 and later store 4-bit values as int4/uint4)"
         }
         if opset > opsets.upperBound {
-            throw GenieError("--opset \(opset) is newer than the exporter writes; use --opset \(opsets.lowerBound) to \(opsets.upperBound)")
+            return "--opset \(opset) is newer than the exporter writes; use --opset \(opsets.lowerBound) to \(opsets.upperBound)"
         }
+        return nil
+    }
+
+    static func checkOpset(_ opset: Int) throws {
+        if let problem = opsetProblem(opset) { throw GenieError(problem) }
     }
 
     /// The IR version of the first ONNX release with `opset` (onnx.helper.VERSION_TABLE).
