@@ -166,11 +166,10 @@ public enum DistilledFile {
         guard let reference else { throw GenieError("merge needs at least one file") }
         pieces.sort { $0.batch < $1.batch }
         let total = Int(reference["total_images"]!)!, size = Int(reference["batch_size"]!)!  // checked above
-        let batchCount = (total - 1) / size + 1
-        guard pieces.count == batchCount, pieces.map(\.batch) == Array(0..<batchCount) else {
-            throw GenieError("the shard files hold batches \(pieces.map(\.batch)) but the distillation has batches 0..<\(batchCount): a shard is missing or given twice")
+        let expected = Array(0..<((total - 1) / size + 1))
+        guard pieces.map(\.batch) == expected else {
+            throw GenieError("the shard files hold batches \(pieces.map(\.batch)) but the distillation has batches 0..<\(expected.count): a shard is missing or given twice")
         }
-        let expected = Array(0..<batchCount)
         var file = SafeTensors(metadata: reference.merging([
             "shard": "0/1", "batches": expected.map(String.init).joined(separator: ","),
             "initial_losses": pieces.map(\.initial).joined(separator: ","), "final_losses": pieces.map(\.final).joined(separator: ","),
