@@ -30,7 +30,7 @@ let package = Package(
         // Data sets, image files, batching, augmentation.
         .target(name: "Data", dependencies: ["Tensors", "CZlib"]),
         // GENIE-D, GENIE-M, baselines, evaluation, export.
-        .target(name: "Genie", dependencies: ["NN", "Models", "Data"]),
+        .target(name: "Genie", dependencies: ["Kernels", "NN", "Models", "Data"]),
         // The command; run() only calls library functions.
         .executableTarget(name: "genie", dependencies: [
             "Genie", .product(name: "ArgumentParser", package: "swift-argument-parser"),
