@@ -174,9 +174,10 @@ public enum BatchNormKernels {
     }
 
     /// `out = a * p + b * q + d` with coefficients per channel, or per (sample, channel) when `perSample`;
-    /// `q` and `b` may be absent (then `out = a * p + d`). `out` may not alias `p` or `q`.
+    /// `q` and `b` may be absent (then `out = a * p + d`); with `relu`, `out = max(that, 0)` (fused batch
+    /// norm, residual add and ReLU). `out` may not alias `p` or `q`.
     public static func affine(_ p: FloatBuffer, _ q: FloatBuffer?, _ out: FloatBuffer, _ s: ChannelShape,
-                              a: [Float], b: [Float]?, d: [Float], perSample: Bool) {
+                              a: [Float], b: [Float]?, d: [Float], perSample: Bool, relu: Bool = false) {
         guard s.count > 0 else { return }
         let bq = b ?? a
         a.withUnsafeBufferPointer { a in
@@ -192,16 +193,9 @@ public enum BatchNormKernels {
                             let off = nb &* sp &* inner
                             let pb = pp + off, ob = op + off
                             switch inner {
-                            case 16: blockAffine(pb, qp.map { $0 + off }, ob, sp, a + ko, b + ko, d + ko, SIMD16<Float>.self)
-                            case 8: blockAffine(pb, qp.map { $0 + off }, ob, sp, a + ko, b + ko, d + ko, SIMD8<Float>.self)
-                            default:
-                                let ac = a[ko], dc = d[ko]
-                                if let qp {
-                                    let bc = b[ko], qb = qp + off
-                                    for i in 0..<sp { ob[i] = ac * pb[i] + bc * qb[i] + dc }
-                                } else {
-                                    for i in 0..<sp { ob[i] = ac * pb[i] + dc }
-                                }
+                            case 16: blockAffine(pb, qp.map { $0 + off }, ob, sp, a + ko, b + ko, d + ko, relu, SIMD16<Float>.self)
+                            case 8: blockAffine(pb, qp.map { $0 + off }, ob, sp, a + ko, b + ko, d + ko, relu, SIMD8<Float>.self)
+                            default: planeAffine(pb, qp.map { $0 + off }, ob, sp, a[ko], b[ko], d[ko], relu)
                             }
                         }
                     }
@@ -212,25 +206,51 @@ public enum BatchNormKernels {
 }
 
 extension BatchNormKernels {
-    /// `out = a * p + b * q + d` (or `a * p + d` without `q`) over the `n` positions of one blocked plane,
-    /// with per-lane coefficients.
+    /// `out = a * p + b * q + d` (or `a * p + d` without `q`), rectified when `relu`, over the `n`
+    /// positions of one blocked plane, with per-lane coefficients.
     @inline(__always)
     static func blockAffine<V: ChannelLanes>(_ p: UnsafeMutablePointer<Float>, _ q: UnsafeMutablePointer<Float>?,
                                              _ out: UnsafeMutablePointer<Float>, _ n: Int, _ a: UnsafePointer<Float>,
-                                             _ b: UnsafePointer<Float>, _ d: UnsafePointer<Float>, _: V.Type) {
+                                             _ b: UnsafePointer<Float>, _ d: UnsafePointer<Float>, _ relu: Bool, _: V.Type) {
+        // maxBlend(0, v) is v > 0 ? v : 0, as Tensor.relu (NaN -> 0); without relu, values pass untouched.
+        if relu {
+            blockAffine(p, q, out, n, a, b, d) { V.maxBlend(V(), $0) }
+        } else {
+            blockAffine(p, q, out, n, a, b, d) { (v: V) in v }
+        }
+    }
+
+    @inline(__always)
+    static func blockAffine<V: ChannelLanes>(_ p: UnsafeMutablePointer<Float>, _ q: UnsafeMutablePointer<Float>?,
+                                             _ out: UnsafeMutablePointer<Float>, _ n: Int, _ a: UnsafePointer<Float>,
+                                             _ b: UnsafePointer<Float>, _ d: UnsafePointer<Float>, _ finish: (V) -> V) {
         let w = V.scalarCount, av: V = load(a), dv: V = load(d)
         if let q {
             let bv: V = load(b)
             for i in 0..<n {
                 let j = i &* w
-                store(av * load(p + j) + bv * load(q + j) + dv, out + j)
+                store(finish(av * load(p + j) + bv * load(q + j) + dv), out + j)
             }
         } else {
             for i in 0..<n {
                 let j = i &* w
-                store(av * load(p + j) + dv, out + j)
+                store(finish(av * load(p + j) + dv), out + j)
             }
         }
+    }
+
+    /// The scalar loops of `affine` for plain layouts: `out = a * p + b * q + d` (or `a * p + d`), rectified when `relu`.
+    @inline(__always)
+    static func planeAffine(_ p: UnsafeMutablePointer<Float>, _ q: UnsafeMutablePointer<Float>?, _ out: UnsafeMutablePointer<Float>,
+                            _ n: Int, _ a: Float, _ b: Float, _ d: Float, _ relu: Bool) {
+        func run(_ finish: (Float) -> Float) {
+            if let q {
+                for i in 0..<n { out[i] = finish(a * p[i] + b * q[i] + d) }
+            } else {
+                for i in 0..<n { out[i] = finish(a * p[i] + d) }
+            }
+        }
+        if relu { run { $0 > 0 ? $0 : 0 } } else { run { $0 } }
     }
 }
 
@@ -287,7 +307,7 @@ public enum NaiveBatchNormKernels {
     }
 
     public static func affine(_ p: FloatBuffer, _ q: FloatBuffer?, _ out: FloatBuffer, _ s: ChannelShape,
-                              a: [Float], b: [Float]?, d: [Float], perSample: Bool) {
+                              a: [Float], b: [Float]?, d: [Float], perSample: Bool, relu: Bool = false) {
         withExtendedLifetime((p, q, out)) {
             for n in 0..<s.batch {
                 for c in 0..<s.channels {
@@ -296,7 +316,7 @@ public enum NaiveBatchNormKernels {
                         let j = offset(s, n, c, i)
                         var v = a[k] * p.pointer[j] + d[k]
                         if let q, let b { v = a[k] * p.pointer[j] + b[k] * q.pointer[j] + d[k] }
-                        out.pointer[j] = v
+                        out.pointer[j] = relu && !(v > 0) ? 0 : v
                     }
                 }
             }

@@ -22,10 +22,9 @@ public final class BasicBlock: Module {
 
     override public func forward(_ x: Tensor) -> Tensor {
         let relu = child("relu")
-        var out = relu(child("bn1")(child("conv1")(x)))
-        out = child("bn2")(child("conv2")(out))
+        let out = child("conv2")(batchNormReLU(child("bn1"), relu, child("conv1")(x)))
         let shortcut = child(childNames.contains("downsample") ? "downsample" : "identity")(x)
-        return relu(out + shortcut)
+        return batchNormReLU(child("bn2"), relu, out, adding: shortcut)
     }
 }
 
@@ -53,11 +52,10 @@ public final class Bottleneck: Module {
 
     override public func forward(_ x: Tensor) -> Tensor {
         let relu = child("relu")
-        var out = relu(child("bn1")(child("conv1")(x)))
-        out = relu(child("bn2")(child("conv2")(out)))
-        out = child("bn3")(child("conv3")(out))
+        var out = batchNormReLU(child("bn1"), relu, child("conv1")(x))
+        out = child("conv3")(batchNormReLU(child("bn2"), relu, child("conv2")(out)))
         let shortcut = child(childNames.contains("downsample") ? "downsample" : "identity")(x)
-        return relu(out + shortcut)
+        return batchNormReLU(child("bn3"), relu, out, adding: shortcut)
     }
 }
 
@@ -116,7 +114,7 @@ public final class ResNet: Module {
     }
 
     override public func forward(_ x: Tensor) -> Tensor {
-        var y = child("relu")(child("bn1")(child("conv1")(x)))
+        var y = batchNormReLU(child("bn1"), child("relu"), child("conv1")(x))
         if childNames.contains("maxpool") { y = child("maxpool")(y) }
         for name in childNames where name.hasPrefix("layer") { y = child(name)(y) }
         return child("fc")(child("avgpool")(y).flattened())

@@ -89,14 +89,18 @@ public final class BatchNorm2d: Module, Initializable {
         numBatchesTracked?.value = Tensor.zeros([])
     }
 
-    override public func forward(_ input: Tensor) -> Tensor {
+    override public func forward(_ input: Tensor) -> Tensor { forward(input, adding: nil, relu: false) }
+
+    /// `relu(bn(input) + residual)` (each part optional) in one pass over memory; see `batchNormReLU`.
+    public func forward(_ input: Tensor, adding residual: Tensor?, relu: Bool) -> Tensor {
         precondition(input.rank >= 2 && input.shape[1] == numFeatures,
                      "BatchNorm2d(\(numFeatures)) got input of shape \(input.shape)")
         if !isTraining, let runningMean, let runningVar {
-            return input.batchNorm(mean: runningMean.value, variance: runningVar.value,
-                                   weight: weight?.value, bias: bias?.value, epsilon: epsilon)
+            return input.batchNorm(mean: runningMean.value, variance: runningVar.value, weight: weight?.value,
+                                   bias: bias?.value, epsilon: epsilon, adding: residual, relu: relu)
         }
-        let (output, mean, variance) = input.batchNormTraining(weight: weight?.value, bias: bias?.value, epsilon: epsilon)
+        let (output, mean, variance) = input.batchNormTraining(weight: weight?.value, bias: bias?.value, epsilon: epsilon,
+                                                               adding: residual, relu: relu)
         if isTraining, let runningMean, let runningVar, let numBatchesTracked {
             let n = Float(input.count / numFeatures)
             runningMean.value = runningMean.value * (1 - momentum) + mean.detached() * momentum
@@ -105,6 +109,17 @@ public final class BatchNorm2d: Module, Initializable {
         }
         return output
     }
+}
+
+/// `relu(bn(x) + residual)` (`residual` optional): one fused pass when `bn` is a `BatchNorm2d` and `relu` a
+/// ReLU, neither with hooks; otherwise module by module, so that hooks and swapped-in modules (folded
+/// BN, quantizers) see every step.
+public func batchNormReLU(_ bn: Module, _ relu: Module, _ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
+    if let bn = bn as? BatchNorm2d, (relu as? Function)?.name == "ReLU", !bn.hasHooks, !relu.hasHooks {
+        return bn.forward(x, adding: residual, relu: true)
+    }
+    let y = bn(x)
+    return relu(residual.map { y + $0 } ?? y)
 }
 
 /// Fully connected layer `x W^T + b` (PyTorch's `nn.Linear`).

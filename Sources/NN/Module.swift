@@ -155,4 +155,7 @@ open class Module {
 
     /// Removes a hook added by `addForwardHook`.
     public func removeHook(_ id: Int) { hooks.removeAll { $0.id == id } }
+
+    /// Whether any forward hook is attached (fused paths then run module by module).
+    public var hasHooks: Bool { !hooks.isEmpty }
 }

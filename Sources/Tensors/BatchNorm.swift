@@ -11,27 +11,31 @@ extension Tensor {
     /// Batch norm with given per-channel statistics (PyTorch's eval mode): `(x - mean) / sqrt(variance +
     /// epsilon) * weight + bias` for a 4-D `[N, C, H, W]` (either layout, kept) or 2-D `[N, C]` input.
     /// `mean` and `variance` are constants (no gradient); gradients flow to the input, weight and bias.
+    /// With `residual` and `relu`: `relu(batchNorm(x) + residual)`, fused into one pass over memory.
     public func batchNorm(mean: Tensor, variance: Tensor, weight: Tensor?, bias: Tensor?,
-                          epsilon: Float = 1e-5) -> Tensor {
+                          epsilon: Float = 1e-5, adding residual: Tensor? = nil, relu: Bool = false) -> Tensor {
         let s = checkedBatchNormShape(weight: weight, bias: bias)
         precondition(mean.shape == [s.channels] && variance.shape == [s.channels],
                      "batchNorm: mean \(mean.shape) and variance \(variance.shape) must be [\(s.channels)]")
         let m = mean.scalars
         let invStd = variance.scalars.map { 1 / ($0 + epsilon).squareRoot() }
-        return normalized(s, mean: m, invStd: invStd, weight: weight, bias: bias, training: false)
+        return normalized(s, mean: m, invStd: invStd, weight: weight, bias: bias, training: false,
+                          residual: residual, relu: relu)
     }
 
     /// Batch norm with the batch's own statistics (PyTorch's train mode): per channel over `(N, H, W)`
     /// (or `N` for 2-D `[N, C]` input), biased variance. The output is differentiable through the
     /// statistics; `mean` and `variance` (biased) come without graph, for running-statistics updates.
-    public func batchNormTraining(weight: Tensor?, bias: Tensor?, epsilon: Float = 1e-5)
-        -> (output: Tensor, mean: Tensor, variance: Tensor) {
+    /// With `residual` and `relu`, the output is `relu(batchNorm(x) + residual)`, fused into one pass.
+    public func batchNormTraining(weight: Tensor?, bias: Tensor?, epsilon: Float = 1e-5, adding residual: Tensor? = nil,
+                                  relu: Bool = false) -> (output: Tensor, mean: Tensor, variance: Tensor) {
         let s = checkedBatchNormShape(weight: weight, bias: bias)
         let (m, v) = channelStatistics(s)
         precondition(s.batch * s.spatial > 1, "batchNormTraining: expected more than 1 value per channel, shape \(shape)")
         let invStd = v.map { 1 / (Float($0) + epsilon).squareRoot() }
         let mean = m.map { Float($0) }
-        let out = normalized(s, mean: mean, invStd: invStd, weight: weight, bias: bias, training: true)
+        let out = normalized(s, mean: mean, invStd: invStd, weight: weight, bias: bias, training: true,
+                             residual: residual, relu: relu)
         return (out, Tensor(shape: [s.channels], scalars: mean), Tensor(shape: [s.channels], scalars: v.map { Float($0) }))
     }
 
@@ -87,25 +91,36 @@ extension Tensor {
         return (m, v)
     }
 
-    /// `(x - mean) * invStd * weight + bias`, recording the eval-mode (statistics constant) or the
-    /// train-mode (statistics of this batch) pullback.
+    /// `(x - mean) * invStd * weight + bias (+ residual)` (rectified when `relu`), recording the eval-mode
+    /// (statistics constant) or the train-mode (statistics of this batch) pullback.
     private func normalized(_ s: ChannelShape, mean: [Float], invStd: [Float], weight: Tensor?, bias: Tensor?,
-                            training: Bool) -> Tensor {
+                            training: Bool, residual: Tensor?, relu: Bool) -> Tensor {
         let c = s.channels
         let w = weight?.scalars ?? [Float](repeating: 1, count: c)
         let b = bias?.scalars ?? [Float](repeating: 0, count: c)
         let scale = (0..<c).map { w[$0] * invStd[$0] }
         let shift = (0..<c).map { b[$0] - mean[$0] * scale[$0] }
+        if let residual {
+            precondition(residual.shape == shape, "batch norm: residual \(residual.shape) must match the input \(shape)")
+        }
         let out = Tensor(uninitializedShape: shape, layout: layout)
-        BatchNormKernels.affine(buffer, nil, out.buffer, s, a: scale, b: nil, d: shift, perSample: false)
+        BatchNormKernels.affine(buffer, residual?.converted(to: layout).buffer, out.buffer, s, a: scale,
+                                b: residual.map { _ in [Float](repeating: 1, count: c) }, d: shift, perSample: false, relu: relu)
 
         let x = self
         var inputs = [self]
         let weightIndex = weight.map { inputs.append($0); return inputs.count - 1 }
         let biasIndex = bias.map { inputs.append($0); return inputs.count - 1 }
+        let residualIndex = residual.map { inputs.append($0); return inputs.count - 1 }
         return out.recording(inputs) { g, need in
-            let g = g.converted(to: x.layout)
+            var g = g.converted(to: x.layout)
+            if relu {
+                let masked = Tensor(uninitializedShape: x.shape, layout: x.layout)
+                Loops.zip(g.buffer, out.buffer, masked.buffer, x.count, ReluGradient())
+                g = masked
+            }
             var grads = [Tensor?](repeating: nil, count: need.count)
+            if let i = residualIndex, need[i] { grads[i] = g }
             let wantWeight = weightIndex.map { need[$0] } ?? false, wantBias = biasIndex.map { need[$0] } ?? false
             // Training needs the per-channel sums for the input gradient too.
             var sumG: [Double] = [], sumGX: [Double] = []

@@ -18,12 +18,15 @@ import Tensors
                 #expect(zip(fast.squares, slow.squares).allSatisfy { abs($0 - $1) < 1e-3 * max(1, abs($1)) })
                 let a = k.map { $0 - 1 }, b = k.map { $0 * 2 }, d = k.map { 3 - $0 }
                 for withQ in [false, true] {
-                    let o1 = Tensor(uninitializedShape: [s.count]), o2 = Tensor(uninitializedShape: [s.count])
-                    BatchNormKernels.affine(x.buffer, withQ ? q.buffer : nil, o1.buffer, s, a: a, b: withQ ? b : nil,
-                                            d: d, perSample: perSample)
-                    NaiveBatchNormKernels.affine(x.buffer, withQ ? q.buffer : nil, o2.buffer, s, a: a,
-                                                 b: withQ ? b : nil, d: d, perSample: perSample)
-                    #expect(maxAbsDifference(o1, o2) < 1e-5)
+                    for relu in [false, true] {
+                        let o1 = Tensor(uninitializedShape: [s.count]), o2 = Tensor(uninitializedShape: [s.count])
+                        BatchNormKernels.affine(x.buffer, withQ ? q.buffer : nil, o1.buffer, s, a: a, b: withQ ? b : nil,
+                                                d: d, perSample: perSample, relu: relu)
+                        NaiveBatchNormKernels.affine(x.buffer, withQ ? q.buffer : nil, o2.buffer, s, a: a,
+                                                     b: withQ ? b : nil, d: d, perSample: perSample, relu: relu)
+                        #expect(maxAbsDifference(o1, o2) < 1e-5)
+                        #expect(!relu || o1.scalars.allSatisfy { $0 >= 0 })
+                    }
                 }
             }
             let sums = BatchNormKernels.sums(x.buffer, s), naiveSums = NaiveBatchNormKernels.sums(x.buffer, s)
@@ -116,6 +119,39 @@ import Tensors
             }
         }
         checkGradients([Tensor.randomNormal([5, 3], using: &rng)]) { $0[0].batchNormTraining(weight: nil, bias: nil).output }
+    }
+
+    /// The fused `relu(bn(x) + residual)` equals the composition of its parts, values and gradients, in
+    /// train and eval mode and both layouts; a residual in the other layout is converted.
+    @Test mutating func fusedResidualReLUEqualsComposition() {
+        let x = Tensor.randomNormal([3, 16, 5, 5], using: &rng), r = Tensor.randomNormal([3, 16, 5, 5], using: &rng)
+        let w = Tensor.randomUniform([16], lower: -1, upper: 1.5, using: &rng), b = Tensor.randomNormal([16], using: &rng)
+        let m = Tensor.randomNormal([16], using: &rng), v = Tensor.randomUniform([16], lower: 0.5, upper: 2, using: &rng)
+        let probe = Tensor.randomNormal([3, 16, 5, 5], using: &rng)
+        for layout in bothLayouts {
+            for training in [false, true] {
+                func bn(_ xs: [Tensor], fused: Bool) -> Tensor {
+                    let residual = xs[3].converted(to: layout == .plain ? .blocked : .plain)
+                    if training {
+                        return fused ? xs[0].batchNormTraining(weight: xs[1], bias: xs[2], adding: residual, relu: true).output
+                                     : (xs[0].batchNormTraining(weight: xs[1], bias: xs[2]).output + residual).relu()
+                    }
+                    return fused ? xs[0].batchNorm(mean: m, variance: v, weight: xs[1], bias: xs[2], adding: residual, relu: true)
+                                 : (xs[0].batchNorm(mean: m, variance: v, weight: xs[1], bias: xs[2]) + residual).relu()
+                }
+                let inputs = [x.converted(to: layout), w, b, r]
+                let (y1, d1) = probedGradients(inputs, probe: probe) { bn($0, fused: true) }
+                let (y2, d2) = probedGradients(inputs, probe: probe) { bn($0, fused: false) }
+                #expect(y1.layout == layout)
+                expectClose(y1, y2, 1e-5, "y \(layout) training \(training)")
+                for i in 0..<4 { expectClose(d1[i], d2[i], 1e-4, "d\(i) \(layout) training \(training)") }
+            }
+            // Finite differences on the smooth part (the ReLU's kink would break them; its gradient is the
+            // composition's, checked above).
+            checkGradients([x.converted(to: layout), w, b, r]) {
+                $0[0].batchNormTraining(weight: $0[1], bias: $0[2], adding: $0[3]).output
+            }
+        }
     }
 
     @Test mutating func blockedAndPlainAgree() {
