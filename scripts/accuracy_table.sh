@@ -9,7 +9,7 @@ set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 weights=$1 images=${2:-256} distill_iterations=${3:-500} iterations=${4:-1000} seed=${5:-0}
-genie=.build/release/genie
+genie=${GENIE:-.build/release/genie}  # GENIE=path runs another build (e.g. a copy, while rebuilding)
 dir=runs/table-$(basename "$weights" .safetensors)
 mkdir -p "$dir"
 top1() { /usr/bin/python3 -c "import json,sys; print('%.2f' % json.loads(sys.stdin.read().strip().splitlines()[-1])['top1'])"; }

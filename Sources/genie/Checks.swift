@@ -43,21 +43,3 @@ func checkBits(weights: Int, activations: Int) throws {
     guard (2...8).contains(weights) else { throw ValidationError("--wbits must be in 2...8, got \(weights)") }
     guard (2...8).contains(activations) else { throw ValidationError("--abits must be in 2...8, got \(activations)") }
 }
-
-/// Checks that `count` calibration images (from `flag`) can be reconstructed on: GENIE-M uses slices of 32.
-func checkCalibrationCount(_ count: Int, flag: String) throws {
-    guard count >= 32, count % 32 == 0 else {
-        throw GenieError("\(flag): \(count) calibration images, but GENIE-M needs a positive multiple of 32 (it reconstructs on slices of 32)")
-    }
-}
-
-/// Checks calibration images from `flag` against the model: shape `[N, C, H, W]`, N a multiple of 32, finite.
-func checkCalibration(_ images: Tensor, flag: String, spec: ModelSpec) throws -> Tensor {
-    let expected = [spec.inChannels, spec.imageSize, spec.imageSize]
-    guard images.rank == 4, Array(images.shape.dropFirst()) == expected else {
-        throw GenieError("\(flag): the images have shape \(images.shape) but the model takes [N, \(expected.map(String.init).joined(separator: ", "))]")
-    }
-    try checkCalibrationCount(images.shape[0], flag: flag)
-    guard images.scalars.allSatisfy(\.isFinite) else { throw GenieError("\(flag): the images contain NaN or infinite values") }
-    return images
-}

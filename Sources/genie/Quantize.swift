@@ -21,20 +21,23 @@ struct CalibrationOptions: ParsableArguments {
         if let calib {
             let file = try SafeTensors(contentsOf: URL(fileURLWithPath: calib))
             guard let images = try? file.tensor("images") else { throw GenieError("--calib '\(calib)' holds no 'images' tensor") }
-            return try checkCalibration(images, flag: "--calib '\(calib)'", spec: spec)
+            try checkCalibration(images, spec: spec, source: "--calib '\(calib)'")
+            return images
         }
         if let real {
-            try checkCalibrationCount(real, flag: "--real")
+            try checkCalibrationCount(real, source: "--real")
             return try normalization.apply(FashionMNIST.load(split: .train).randomSubset(count: real, seed: seed).images)
         }
         if let realFolder {
             let images = try ImageFolder.load(URL(fileURLWithPath: realFolder), channels: spec.inChannels,
                                               size: (spec.imageSize, spec.imageSize))
-            return try checkCalibration(normalization.apply(images.images), flag: "--real-folder '\(realFolder)'", spec: spec)
+            let calibration = try normalization.apply(images.images)
+            try checkCalibration(calibration, spec: spec, source: "--real-folder '\(realFolder)'")
+            return calibration
         }
         var rng = SeededGenerator(seed: seed)
         guard let noise else { throw ValidationError("give exactly one of --calib FILE, --real N, --real-folder DIR, --noise N") }
-        try checkCalibrationCount(noise, flag: "--noise")
+        try checkCalibrationCount(noise, source: "--noise")
         return Tensor.randomNormal([noise, spec.inChannels, spec.imageSize, spec.imageSize], using: &rng)
     }
 }

@@ -10,14 +10,16 @@ import Tensors
     static let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("models")
 
-    @Test func resnet20ReachesItsAccuracy() throws {
-        let file = try SafeTensors(contentsOf: CommittedModelTests.models.appendingPathComponent("resnet20.safetensors"))
+    /// Each committed model and the test top-1 its issue requires.
+    @Test(arguments: [("resnet20", 93.0), ("mobilenet_v2", 92.0)])
+    func reachesItsAccuracy(arch: String, required: Double) throws {
+        let file = try SafeTensors(contentsOf: CommittedModelTests.models.appendingPathComponent("\(arch).safetensors"))
         let spec = try #require(ModelSpec(metadata: file.metadata))
-        #expect(spec.arch == "resnet20")
+        #expect(spec.arch == arch)
         let model = spec.build()
-        try model.load(file, source: "models/resnet20.safetensors")
+        try model.load(file, source: "models/\(arch).safetensors")
         let accuracy = try evaluate(model, on: FashionMNIST.load(split: .test), normalization: FashionMNIST.normalization, quiet: true)
-        #expect(accuracy.top1 >= 93.0)
+        #expect(accuracy.top1 >= required)
         #expect(abs(accuracy.top1 - Double(file.metadata["test_top1"]!)!) < 0.02)
     }
 }

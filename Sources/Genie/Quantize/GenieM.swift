@@ -3,16 +3,32 @@ import Models
 import NN
 import Tensors
 
+/// Checks that a count of calibration images suits GENIE-M, which reconstructs on slices of 32; `source`
+/// (a flag, a file) names them in the error.
+public func checkCalibrationCount(_ count: Int, source: String = "calibration") throws {
+    guard count >= 32, count % 32 == 0 else {
+        throw GenieError("\(source): \(count) calibration images, but GENIE-M needs a positive multiple of 32 (it reconstructs on slices of 32)")
+    }
+}
+
+/// Checks calibration images against `spec`'s model: shape `[N, C, H, W]`, N a positive multiple of 32, all
+/// finite; `source` (a flag, a file) names them in the error.
+public func checkCalibration(_ images: Tensor, spec: ModelSpec, source: String = "calibration") throws {
+    let expected = [spec.inChannels, spec.imageSize, spec.imageSize]
+    guard images.rank == 4, Array(images.shape.dropFirst()) == expected else {
+        throw GenieError("\(source): the images have shape \(images.shape) but the model takes [N, \(expected.map(String.init).joined(separator: ", "))]")
+    }
+    try checkCalibrationCount(images.shape[0], source: source)
+    guard images.scalars.allSatisfy(\.isFinite) else { throw GenieError("\(source): the images contain NaN or infinite values") }
+}
+
 /// GENIE-M end to end: wraps a copy of the full-precision model with quantizers, reconstructs it unit by unit
 /// on `calibration`, and returns the quantized model in hard mode. After every unit the model so far is
 /// saved to `checkpoint` (when given); a run with the same settings resumes after the last finished unit.
 public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibration: Tensor, weightBits: Int,
                           activationBits: Int, config: ReconstructionConfig, checkpoint: URL?, quiet: Bool = false,
                           log: (String) -> Void = { _ in }) throws -> Module {
-    let expected = [spec.inChannels, spec.imageSize, spec.imageSize]
-    guard calibration.rank == 4, Array(calibration.shape.dropFirst()) == expected else {
-        throw GenieError("calibration images have shape \(calibration.shape) but the model takes [N, \(expected.map(String.init).joined(separator: ", "))]")
-    }
+    try checkCalibration(calibration, spec: spec)
     let student = spec.build()
     try student.loadState(of: fullPrecision)
     try quantize(student, weightBits: weightBits, activationBits: activationBits,
