@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # One line per model: weights file, then quantizations as WBITSxABITS:OPSET.
 models=(
     "models/resnet20.safetensors 4x4:13 2x4:21"
-    # "models/mobilenet_v2.safetensors 4x4:21"  # once the trained model is committed
+    "models/mobilenet_v2.safetensors 4x4:13 2x4:21"
 )
 
 genie=.build/release/genie

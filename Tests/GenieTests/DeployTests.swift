@@ -231,9 +231,10 @@ struct DecodedONNX {
         }
     }
 
-    @Test func w4a4FileIsAtMostAFifthOfTheFloatWeights() throws {
+    @Test(arguments: ["resnet20", "mobilenet_v2"])
+    func w4a4FileIsAtMostAFifthOfTheFloatWeights(arch: String) throws {
         // The size does not depend on the values: wrap every layer as quantize() does, without its step-size search.
-        let spec = ModelSpec(arch: "resnet20")
+        let spec = ModelSpec(arch: arch)
         let model = spec.build()
         let float = model.safeTensors(metadata: spec.metadata).serialized().count
         let targets = model.namedModules().filter { $0.module is Conv2d || $0.module is Linear || ($0.module as? Function)?.name == "Identity" }
