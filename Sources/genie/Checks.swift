@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Genie
-import Models
-import Tensors
 #if canImport(Glibc)
 import Glibc
 #endif
