@@ -111,15 +111,17 @@ public enum BatchNormKernels {
     }
 
     /// Sums over space of `g` and of `g * (x - center)` for every (sample, channel); `center` is per channel.
-    public static func dotSums(_ g: FloatBuffer, _ x: FloatBuffer, _ s: ChannelShape, center: [Float])
-        -> (sums: [Float], dots: [Float]) {
+    /// With `relu`, `g` is first masked to `y > 0 ? g : 0` (the gradient through a fused ReLU whose output
+    /// was `y`), and the masked gradient is written to `masked`: one pass instead of two.
+    public static func dotSums(_ g: FloatBuffer, _ x: FloatBuffer, _ s: ChannelShape, center: [Float],
+                               relu: (y: FloatBuffer, masked: FloatBuffer)? = nil) -> (sums: [Float], dots: [Float]) {
         var sums = [Float](repeating: 0, count: s.batch * s.channels), dots = sums
         guard s.count > 0 else { return (sums, dots) }
         center.withUnsafeBufferPointer { m in
             sums.withUnsafeMutableBufferPointer { su in
                 dots.withUnsafeMutableBufferPointer { dt in
                     let m = m.baseAddress!, su = su.baseAddress!, dt = dt.baseAddress!
-                    let gp = g.pointer, xp = x.pointer
+                    let gp = g.pointer, xp = x.pointer, yp = relu?.y.pointer, mp = relu?.masked.pointer
                     let blocks = s.blocks, sp = s.spatial, inner = s.inner, channels = s.channels
                     parallelChunks(s.batch * blocks, costPerItem: 2 * sp * inner) { r in
                         for nb in r {
@@ -127,27 +129,11 @@ public enum BatchNormKernels {
                             let o = n &* channels &+ c0
                             let off = nb &* sp &* inner
                             let gb = gp + off, xb = xp + off
+                            let mask = yp.map { ($0 + off, mp! + off) }
                             switch inner {
-                            case 16: blockDots(gb, xb, sp, m + c0, su + o, dt + o, SIMD16<Float>.self)
-                            case 8: blockDots(gb, xb, sp, m + c0, su + o, dt + o, SIMD8<Float>.self)
-                            default:
-                                let mc = m[c0], mv = SIMD16<Float>(repeating: mc)
-                                var a = SIMD16<Float>(), b = a
-                                var p = 0
-                                while p &+ 16 <= sp {
-                                    let gv = load16(gb + p)
-                                    a += gv
-                                    b += gv * (load16(xb + p) - mv)
-                                    p &+= 16
-                                }
-                                var ta = a.sum(), tb = b.sum()
-                                while p < sp {
-                                    ta += gb[p]
-                                    tb += gb[p] * (xb[p] - mc)
-                                    p &+= 1
-                                }
-                                su[o] = ta
-                                dt[o] = tb
+                            case 16: blockDots(gb, xb, mask, sp, m + c0, su + o, dt + o, SIMD16<Float>.self)
+                            case 8: blockDots(gb, xb, mask, sp, m + c0, su + o, dt + o, SIMD8<Float>.self)
+                            default: (su[o], dt[o]) = planeDots(gb, xb, mask, sp, m[c0])
                             }
                         }
                     }
@@ -157,20 +143,63 @@ public enum BatchNormKernels {
         return (sums, dots)
     }
 
-    /// Per-lane sums of `g` and `g * (x - m)` over the `n` positions of one blocked (sample, block) plane.
+    /// Per-lane sums of `g` and `g * (x - m)` over the `n` positions of one blocked (sample, block) plane,
+    /// `g` masked by `y > 0` (and stored) when `mask` = (y, masked) is given.
     @inline(__always)
-    static func blockDots<V: ChannelLanes>(_ g: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ n: Int,
+    static func blockDots<V: ChannelLanes>(_ g: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
+                                           _ mask: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?, _ n: Int,
                                            _ m: UnsafePointer<Float>, _ sums: UnsafeMutablePointer<Float>,
                                            _ dots: UnsafeMutablePointer<Float>, _: V.Type) {
         let w = V.scalarCount, mv: V = load(m)
         var a = V(), b = a
-        for p in 0..<n {
-            let gv: V = load(g + p &* w)
-            a += gv
-            b += gv * (load(x + p &* w) - mv)
+        if let (y, masked) = mask {
+            for p in 0..<n {
+                let j = p &* w
+                let gv = V.passingPositive(load(g + j), load(y + j))
+                store(gv, masked + j)
+                a += gv
+                b += gv * (load(x + j) - mv)
+            }
+        } else {
+            for p in 0..<n {
+                let gv: V = load(g + p &* w)
+                a += gv
+                b += gv * (load(x + p &* w) - mv)
+            }
         }
         store(a, sums)
         store(b, dots)
+    }
+
+    /// `blockDots` over `n` contiguous floats of one plain (sample, channel) plane, 16 lanes at a time.
+    @inline(__always)
+    static func planeDots(_ g: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
+                          _ mask: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?, _ n: Int, _ m: Float) -> (Float, Float) {
+        let mv = SIMD16<Float>(repeating: m)
+        var a = SIMD16<Float>(), b = a
+        var p = 0
+        while p &+ 16 <= n {
+            var gv = load16(g + p)
+            if let (y, masked) = mask {
+                gv = .passingPositive(gv, load16(y + p))
+                store16(gv, masked + p)
+            }
+            a += gv
+            b += gv * (load16(x + p) - mv)
+            p &+= 16
+        }
+        var ta = a.sum(), tb = b.sum()
+        while p < n {
+            var gv = g[p]
+            if let (y, masked) = mask {
+                gv = y[p] > 0 ? gv : 0
+                masked[p] = gv
+            }
+            ta += gv
+            tb += gv * (x[p] - m)
+            p &+= 1
+        }
+        return (ta, tb)
     }
 
     /// `out = a * p + b * q + d` with coefficients per channel, or per (sample, channel) when `perSample`;
@@ -286,17 +315,22 @@ public enum NaiveBatchNormKernels {
         shiftedMoments(x, s, shift: [Float](repeating: 0, count: s.channels), perSample: false).sums
     }
 
-    public static func dotSums(_ g: FloatBuffer, _ x: FloatBuffer, _ s: ChannelShape, center: [Float])
-        -> (sums: [Float], dots: [Float]) {
+    public static func dotSums(_ g: FloatBuffer, _ x: FloatBuffer, _ s: ChannelShape, center: [Float],
+                               relu: (y: FloatBuffer, masked: FloatBuffer)? = nil) -> (sums: [Float], dots: [Float]) {
         var sums = [Float](repeating: 0, count: s.batch * s.channels), dots = sums
-        withExtendedLifetime((g, x)) {
+        withExtendedLifetime((g, x, relu?.y, relu?.masked)) {
             for n in 0..<s.batch {
                 for c in 0..<s.channels {
                     var a = 0.0, b = 0.0
                     for p in 0..<s.spatial {
                         let i = offset(s, n, c, p)
-                        a += Double(g.pointer[i])
-                        b += Double(g.pointer[i]) * (Double(x.pointer[i]) - Double(center[c]))
+                        var gv = g.pointer[i]
+                        if let relu {
+                            gv = relu.y.pointer[i] > 0 ? gv : 0
+                            relu.masked.pointer[i] = gv
+                        }
+                        a += Double(gv)
+                        b += Double(gv) * (Double(x.pointer[i]) - Double(center[c]))
                     }
                     sums[n * s.channels + c] = Float(a)
                     dots[n * s.channels + c] = Float(b)

@@ -40,6 +40,8 @@ protocol ChannelLanes: SIMD where Scalar == Float {
     static func routed(_ g: Self, _ at: Indices, _ k: Int32) -> Self
     /// Every lane -1.
     static var noIndices: Indices { get }
+    /// `g` in the lanes where `y > 0`, zero elsewhere (NaN `y` too): the gradient through a ReLU with output `y`.
+    static func passingPositive(_ g: Self, _ y: Self) -> Self
 }
 
 extension SIMD8: ChannelLanes where Scalar == Float {
@@ -60,6 +62,9 @@ extension SIMD8: ChannelLanes where Scalar == Float {
 
     @inline(__always) @usableFromInline
     static var noIndices: SIMD8<Int32> { SIMD8<Int32>(repeating: -1) }
+
+    @inline(__always) @usableFromInline
+    static func passingPositive(_ g: Self, _ y: Self) -> Self { Self().replacing(with: g, where: y .> Self()) }
 }
 
 extension SIMD16: ChannelLanes where Scalar == Float {
@@ -80,6 +85,9 @@ extension SIMD16: ChannelLanes where Scalar == Float {
 
     @inline(__always) @usableFromInline
     static var noIndices: SIMD16<Int32> { SIMD16<Int32>(repeating: -1) }
+
+    @inline(__always) @usableFromInline
+    static func passingPositive(_ g: Self, _ y: Self) -> Self { Self().replacing(with: g, where: y .> Self()) }
 }
 
 /// Loads a vector of floats (any alignment).

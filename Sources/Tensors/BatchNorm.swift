@@ -113,26 +113,26 @@ extension Tensor {
         let biasIndex = bias.map { inputs.append($0); return inputs.count - 1 }
         let residualIndex = residual.map { inputs.append($0); return inputs.count - 1 }
         return out.recording(inputs) { g, need in
-            var g = g.converted(to: x.layout)
-            if relu {
-                let masked = Tensor(uninitializedShape: x.shape, layout: x.layout)
-                Loops.zip(g.buffer, out.buffer, masked.buffer, x.count, ReluGradient())
-                g = masked
-            }
+            let incoming = g.converted(to: x.layout)
+            // With relu, g is the gradient through the ReLU (incoming where out > 0), masked in the pass of the sums.
+            let g = relu ? Tensor(uninitializedShape: x.shape, layout: x.layout) : incoming
             var grads = [Tensor?](repeating: nil, count: need.count)
-            if let i = residualIndex, need[i] { grads[i] = g }
             let wantWeight = weightIndex.map { need[$0] } ?? false, wantBias = biasIndex.map { need[$0] } ?? false
             // Training needs the per-channel sums for the input gradient too.
             var sumG: [Double] = [], sumGX: [Double] = []
             if training || wantWeight || wantBias {
-                let (sums, dots) = BatchNormKernels.dotSums(g.buffer, x.buffer, s, center: mean)
+                let (sums, dots) = BatchNormKernels.dotSums(incoming.buffer, x.buffer, s, center: mean,
+                                                            relu: relu ? (out.buffer, g.buffer) : nil)
                 sumG = sumOverBatch(sums, s)
                 sumGX = sumOverBatch(dots, s)
                 if let i = weightIndex, wantWeight {
                     grads[i] = Tensor(shape: [c], scalars: (0..<c).map { Float(sumGX[$0]) * invStd[$0] })
                 }
                 if let i = biasIndex, wantBias { grads[i] = Tensor(shape: [c], scalars: sumG.map { Float($0) }) }
+            } else if relu {
+                Loops.zip(incoming.buffer, out.buffer, g.buffer, x.count, ReluGradient())
             }
+            if let i = residualIndex, need[i] { grads[i] = g }
             if need[0] {
                 let dx = Tensor(uninitializedShape: x.shape, layout: x.layout)
                 if training {

@@ -32,10 +32,18 @@ import Tensors
             let sums = BatchNormKernels.sums(x.buffer, s), naiveSums = NaiveBatchNormKernels.sums(x.buffer, s)
             #expect(zip(sums, naiveSums).allSatisfy { abs($0 - $1) < 1e-3 })
             let m = (0..<32).map { Float($0) / 10 }
-            let fast = BatchNormKernels.dotSums(g.buffer, x.buffer, s, center: m)
-            let slow = NaiveBatchNormKernels.dotSums(g.buffer, x.buffer, s, center: m)
-            #expect(zip(fast.sums, slow.sums).allSatisfy { abs($0 - $1) < 1e-3 })
-            #expect(zip(fast.dots, slow.dots).allSatisfy { abs($0 - $1) < 1e-3 * max(1, abs($1)) })
+            for relu in [false, true] {
+                // With relu, q plays the ReLU's output: about half its values are positive.
+                let (m1, m2) = (Tensor(uninitializedShape: [s.count]), Tensor(uninitializedShape: [s.count]))
+                let fast = BatchNormKernels.dotSums(g.buffer, x.buffer, s, center: m, relu: relu ? (q.buffer, m1.buffer) : nil)
+                let slow = NaiveBatchNormKernels.dotSums(g.buffer, x.buffer, s, center: m, relu: relu ? (q.buffer, m2.buffer) : nil)
+                #expect(zip(fast.sums, slow.sums).allSatisfy { abs($0 - $1) < 1e-3 })
+                #expect(zip(fast.dots, slow.dots).allSatisfy { abs($0 - $1) < 1e-3 * max(1, abs($1)) })
+                if relu {
+                    #expect(m1.scalars == zip(g.scalars, q.scalars).map { $1 > 0 ? $0 : 0 })
+                    #expect(m1.scalars == m2.scalars)
+                }
+            }
         }
     }
 
