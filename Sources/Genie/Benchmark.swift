@@ -85,8 +85,7 @@ public func benchmark(_ workload: BenchWorkload, spec: ModelSpec, batch: Int, it
             tick()
         }
     }
-    let timed = Array(times.suffix(iterations)).sorted()
-    return BenchResult(workload: workload, batch: batch, iterations: iterations, medianSeconds: timed[timed.count / 2],
+    return BenchResult(workload: workload, batch: batch, iterations: iterations, medianSeconds: median(times.suffix(iterations)),
                        peakResidentMegabytes: peakResidentMegabytes())
 }
 
@@ -126,10 +125,15 @@ public func benchmarkConvolution(batch: Int, iterations: Int) -> ConvBenchResult
 /// The median wall time of `iterations` calls of `body`, after 3 untimed ones.
 private func medianSeconds(_ iterations: Int, _ body: () -> Void) -> Double {
     for _ in 0..<3 { body() }
-    let times = (0..<iterations).map { _ in
+    return median((0..<iterations).map { _ in
         let start = Date()
         body()
         return Date().timeIntervalSince(start)
-    }.sorted()
-    return times[times.count / 2]
+    })
+}
+
+/// The middle value (the upper middle for an even count).
+private func median<C: Collection<Double>>(_ values: C) -> Double {
+    let sorted = values.sorted()
+    return sorted[sorted.count / 2]
 }

@@ -49,9 +49,7 @@ import Tensors
         let (_, b) = randomTrainedResNet20(seed: 12)
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        var config = DistillConfig()
-        config.method = .noise
-        config.batchSize = 2
+        let config = noiseDistillConfig()
         let run = { (model: Module, folder: String) in
             try distillImages(spec: spec, model: model, total: 4, config: config, shard: .whole,
                               partial: dir.appendingPathComponent(folder), quiet: true)

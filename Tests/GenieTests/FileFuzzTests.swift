@@ -31,9 +31,7 @@ import Tensors
         let (spec, model) = randomTrainedResNet20(seed: 7)
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
-        var config = DistillConfig()
-        config.method = .noise
-        config.batchSize = 2
+        let config = noiseDistillConfig()
         let shards = try (0..<2).map { k -> SafeTensors in
             let shard = try Shard(index: k, count: 2)
             let set = try distillImages(spec: spec, model: model, total: 5, config: config, shard: shard,

@@ -16,6 +16,14 @@ func randomTrainedResNet20(seed: UInt64) -> (ModelSpec, Module) {
     return (spec, model)
 }
 
+/// A cheap distillation (noise images, batches of 2) for tests of files and resuming.
+func noiseDistillConfig() -> DistillConfig {
+    var config = DistillConfig()
+    config.method = .noise
+    config.batchSize = 2
+    return config
+}
+
 func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("genie-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
