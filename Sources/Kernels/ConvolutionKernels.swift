@@ -44,7 +44,8 @@ public struct ConvShape: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// 2-D convolutions on oneDNN, with primitives and reorders cached by shape.
+/// 2-D convolutions on oneDNN, with primitives and reorders cached by shape (and `NarrowConvolution`'s loops
+/// for the few-output-channel convolutions that oneDNN would pad to a whole block).
 ///
 /// Activations use the caller's layouts when oneDNN has a direct kernel for them; when it would fall
 /// back to its reference or im2col + gemm code (plain layouts, blocked source with plain destination,
@@ -57,6 +58,9 @@ public enum Convolution {
     /// `dst = conv(src, weights) + bias`.
     public static func forward(_ s: ConvShape, source: FloatBuffer, weights: FloatBuffer, bias: FloatBuffer?,
                                destination: FloatBuffer) {
+        if NarrowConvolution.handles(s) {
+            return NarrowConvolution.forward(s, source: source, weights: weights, bias: bias, destination: destination)
+        }
         var args = [(DNNL_ARG_SRC, source), (DNNL_ARG_WEIGHTS, weights), (DNNL_ARG_DST, destination)]
         if let bias { args.append((DNNL_ARG_BIAS, bias)) }
         plan(s, .forward, bias: bias != nil).run(args)
@@ -65,6 +69,9 @@ public enum Convolution {
     /// `diffSource = d(loss)/d(src)` from `diffDestination` (in the destination's layout).
     public static func backwardData(_ s: ConvShape, diffDestination: FloatBuffer, weights: FloatBuffer,
                                     diffSource: FloatBuffer) {
+        if NarrowConvolution.handles(s) {
+            return NarrowConvolution.backwardData(s, diffDestination: diffDestination, weights: weights, diffSource: diffSource)
+        }
         plan(s, .backwardData, bias: false).run([(DNNL_ARG_DIFF_DST, diffDestination), (DNNL_ARG_WEIGHTS, weights),
                                                  (DNNL_ARG_DIFF_SRC, diffSource)])
     }
@@ -73,6 +80,10 @@ public enum Convolution {
     /// and `diffDestination`.
     public static func backwardWeights(_ s: ConvShape, source: FloatBuffer, diffDestination: FloatBuffer,
                                        diffWeights: FloatBuffer, diffBias: FloatBuffer?) {
+        if NarrowConvolution.handles(s) {
+            return NarrowConvolution.backwardWeights(s, source: source, diffDestination: diffDestination,
+                                                     diffWeights: diffWeights, diffBias: diffBias)
+        }
         var args = [(DNNL_ARG_SRC, source), (DNNL_ARG_DIFF_DST, diffDestination), (DNNL_ARG_DIFF_WEIGHTS, diffWeights)]
         if let diffBias { args.append((DNNL_ARG_DIFF_BIAS, diffBias)) }
         plan(s, .backwardWeights, bias: diffBias != nil).run(args)
@@ -81,6 +92,7 @@ public enum Convolution {
     /// The oneDNN implementation used for a pass, with `+reorders` when activations are reordered
     /// around it (for checking that fast `jit` kernels are picked).
     public static func implementation(_ s: ConvShape, _ pass: Pass) -> String {
+        if NarrowConvolution.handles(s) { return "swift:narrow" }
         let plan = self.plan(s, pass, bias: false)
         let activations = plan.adapters.keys.filter { $0 != DNNL_ARG_WEIGHTS && $0 != DNNL_ARG_DIFF_WEIGHTS }
         return plan.primitive.implementation + (activations.isEmpty ? "" : "+reorders")

@@ -28,6 +28,9 @@ struct ConvCase: CustomStringConvertible, Sendable {
         ConvCase(n: 1, h: 6, w: 5, sh: 2, sw: 2, ph: 0, pw: 0),        // stride not dividing, no padding
         ConvCase(c: 32, h: 5, w: 5, o: 24),                            // 32 -> 24
         ConvCase(n: 3, c: 16, h: 6, w: 7, o: 16, kh: 3, kw: 1, sh: 1, sw: 2, ph: 1, pw: 0),  // rectangular
+        ConvCase(c: 16, h: 6, w: 5, o: 1),                             // 1 output (blocked source: NarrowConvolution)
+        ConvCase(n: 3, c: 32, h: 5, w: 7, o: 3, kh: 3, kw: 1, ph: 1, pw: 0),  // 3 outputs, rectangular kernel
+        ConvCase(c: 16, h: 4, w: 4, o: 2, kh: 5, kw: 5, ph: 1, pw: 2),  // 2 outputs, kernel wider than the padding
     ]
 
     /// oneDNN forward and both backward passes against the naive twin, in every layout combination.
@@ -90,6 +93,10 @@ struct ConvCase: CustomStringConvertible, Sendable {
         #expect(x.conv2d(depthwise, padding: 1, groups: c).layout == .blocked)
         checkGradients([x, depthwise, b]) { $0[0].conv2d($0[1], bias: $0[2], padding: 1, groups: c) }
         checkGradients([x, pointwise]) { $0[0].conv2d($0[1], stride: 2) }
+        let narrow = Tensor.randomNormal([2, c, 3, 3], using: &rng), narrowBias = Tensor.randomNormal([2], using: &rng)
+        #expect(Convolution.implementation(ConvShape(batch: 1, inChannels: c, height: 3, width: 3, outChannels: 2,
+                                                     kernelHeight: 3, kernelWidth: 3, sourceBlocked: true), .forward) == "swift:narrow")
+        checkGradients([x, narrow, narrowBias]) { $0[0].conv2d($0[1], bias: $0[2], padding: 1) }
     }
 
     @Test func layoutsAndFrozenWeights() {
