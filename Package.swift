@@ -15,11 +15,10 @@ let package = Package(
     targets: [
         // System libraries: a module map and a shim header each, nothing else.
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
-        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        // The only code that touches raw pointers: buffers, threading, oneDNN and BLAS calls, loops.
+        // The only code that touches raw pointers: buffers, threading, oneDNN calls, loops.
         .target(name: "Kernels", dependencies: [
-            "CDNNL", "CBLAS", .product(name: "RealModule", package: "swift-numerics"),
+            "CDNNL", .product(name: "RealModule", package: "swift-numerics"),
         ]),
         // Tensor, autodiff, ops with their pullbacks, RNG, safetensors.
         .target(name: "Tensors", dependencies: ["Kernels"]),

@@ -94,7 +94,7 @@ public func benchmark(_ workload: BenchWorkload, spec: ModelSpec, batch: Int, it
 public struct ConvBenchResult: Sendable {
     /// GFLOP/s (2 N O C H W 9 / median time) of forward, backward-data and backward-weights.
     public var forward, backwardData, backwardWeights: Double
-    /// GFLOP/s of OpenBLAS sgemm on square matrices of 2048: the measured peak both cores reach.
+    /// GFLOP/s of sgemm (oneDNN's) on square matrices of 2048: the measured peak both cores reach.
     public var peak: Double
 }
 

@@ -2,7 +2,7 @@ import Kernels
 
 extension Tensor {
     /// PyTorch's `F.linear`: `self [N, in] · weightᵀ + bias` with `weight [out, in]`, `bias [out]`;
-    /// result `[N, out]`. All three products (forward, input and weight gradients) go through OpenBLAS.
+    /// result `[N, out]`. All three products (forward, input and weight gradients) go through `Gemm.sgemm`.
     public func linear(_ weight: Tensor, bias: Tensor? = nil) -> Tensor {
         precondition(rank == 2 && weight.rank == 2 && weight.shape[1] == shape[1],
                      "linear: input \(shape) and weight \(weight.shape) do not match ([N, in] and [out, in])")
@@ -35,7 +35,7 @@ extension Tensor {
         }
     }
 
-    /// The matrix product of 2-D tensors `[m, k] · [k, n]` (PyTorch's `matmul` for matrices), via OpenBLAS.
+    /// The matrix product of 2-D tensors `[m, k] · [k, n]` (PyTorch's `matmul` for matrices), via `Gemm.sgemm`.
     public func matmul(_ other: Tensor) -> Tensor {
         precondition(rank == 2 && other.rank == 2 && shape[1] == other.shape[0],
                      "matmul: shapes \(shape) and \(other.shape) do not multiply")
