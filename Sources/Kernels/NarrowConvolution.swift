@@ -112,7 +112,7 @@ enum NarrowConvolution {
     private static func backwardWeights<V: ChannelLanes>(_ s: ConvShape, _ src: FloatBuffer, _ diff: FloatBuffer,
                                                          _ dw: FloatBuffer, _ db: FloatBuffer?, _: V.Type) {
         let g = Geometry(s, lanes: V.scalarCount)
-        let parts = min(workerCount, s.batch), size = g.packedCount
+        let parts = max(1, min(workerCount, s.batch)), size = g.packedCount
         var partials = [Float](repeating: 0, count: parts * size)
         partials.withUnsafeMutableBufferPointer { pp in
             let pp = pp.baseAddress!, sp = src.pointer, gp = diff.pointer
