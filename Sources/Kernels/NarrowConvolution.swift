@@ -151,14 +151,11 @@ enum NarrowConvolution {
             for i in 0..<size { partials[i] += partials[part * size + i] }
         }
         g.unpack(partials, into: dw)
-        if let db {
+        if let db {  // per (sample, output) sums over space, then over the batch in double precision
+            let sums = BatchNormKernels.sums(diff, ChannelShape(batch: s.batch, channels: s.outChannels,
+                                                                spatial: g.outH * g.outW, inner: 1))
             for o in 0..<s.outChannels {
-                var total = 0.0
-                for n in 0..<s.batch {
-                    let plane = diff.pointer + (n * s.outChannels + o) * g.outH * g.outW
-                    for i in 0..<(g.outH * g.outW) { total += Double(plane[i]) }
-                }
-                db.pointer[o] = Float(total)
+                db.pointer[o] = Float(stride(from: o, to: sums.count, by: s.outChannels).reduce(0.0) { $0 + Double(sums[$1]) })
             }
         }
     }
@@ -200,26 +197,21 @@ enum NarrowConvolution {
         /// PyTorch's `[O, C, kh, kw]` weights as `[O, C/lanes, kh, kw, lanes]`.
         func pack(_ weights: FloatBuffer) -> [Float] {
             var out = [Float](repeating: 0, count: packedCount)
-            for o in 0..<outChannels {
-                for c in 0..<(blocks * lanes) {
-                    for ky in 0..<kh {
-                        for kx in 0..<kw {
-                            out[weight(o, c / lanes, ky, kx) + c % lanes] = weights.pointer[((o * blocks * lanes + c) * kh + ky) * kw + kx]
-                        }
-                    }
-                }
-            }
+            forEachWeight { packed, plain in out[packed] = weights.pointer[plain] }
             return out
         }
 
         /// The inverse of `pack`, into PyTorch's layout.
         func unpack(_ packed: [Float], into weights: FloatBuffer) {
+            forEachWeight { at, plain in weights.pointer[plain] = packed[at] }
+        }
+
+        /// Calls `body(packed, plain)` with every weight's index in the packed and in PyTorch's layout.
+        private func forEachWeight(_ body: (Int, Int) -> Void) {
             for o in 0..<outChannels {
                 for c in 0..<(blocks * lanes) {
                     for ky in 0..<kh {
-                        for kx in 0..<kw {
-                            weights.pointer[((o * blocks * lanes + c) * kh + ky) * kw + kx] = packed[weight(o, c / lanes, ky, kx) + c % lanes]
-                        }
+                        for kx in 0..<kw { body(weight(o, c / lanes, ky, kx) + c % lanes, ((o * blocks * lanes + c) * kh + ky) * kw + kx) }
                     }
                 }
             }
