@@ -1,8 +1,13 @@
-"""Trains torchvision's mobilenet_v2 (width 0.25, 1 input channel, torchvision's stem stride 2) on Fashion-MNIST
-in PyTorch, exports it with export_torchvision.py and records PyTorch's test top-1 in its metadata, for the
-interop test (Tests/ModelsTests/TorchvisionInteropTests.swift): genie must evaluate it to the same top-1.
+"""Trains a torchvision classifier (1 input channel, 10 classes, torchvision's own stem) on Fashion-MNIST in
+PyTorch, exports it with export_torchvision.py and records PyTorch's test top-1 and the genie model flags in its
+metadata. Models trained elsewhere behave differently from genie's own: these are the outside models the tests
+and BENCHMARKS.md use.
 
-Usage: /usr/bin/python3 scripts/interop_torchvision.py [--epochs 2]   (writes Tests/Fixtures/torchvision_mobilenet_v2.safetensors)
+Usage: /usr/bin/python3 scripts/interop_torchvision.py [--arch mobilenet_v2] [--width-mult 0.25] [--epochs 2]
+       [--out Tests/Fixtures/torchvision_mobilenet_v2.safetensors]
+The defaults write the interop fixture (Tests/ModelsTests/TorchvisionInteropTests.swift: genie must evaluate it
+to the same top-1). `--arch resnet18 --epochs 4 --out runs/tv_resnet18.safetensors` makes the ResNet-18 of
+BENCHMARKS.md (genie flags: --arch resnet18 --in-channels 1 --num-classes 10).
 """
 import argparse
 import gzip
@@ -29,15 +34,29 @@ def images(split):
     return torch.from_numpy((x - MEAN) / STD), torch.from_numpy(idx(f"{split}-labels-idx1-ubyte.gz", 8).astype(np.int64))
 
 
+def build(arch, width_mult):
+    """torchvision's model with its stem conv taking one channel (same kernel, stride and padding)."""
+    if arch == "mobilenet_v2":
+        model = torchvision.models.mobilenet_v2(num_classes=10, width_mult=width_mult)
+        stem = model.features[0][0]
+        model.features[0][0] = torch.nn.Conv2d(1, stem.out_channels, 3, stride=2, padding=1, bias=False)
+        return model, ["width_mult=%g" % width_mult, "stem_stride=2"]
+    model = getattr(torchvision.models, arch)(num_classes=10)
+    stem = model.conv1
+    model.conv1 = torch.nn.Conv2d(1, stem.out_channels, 7, stride=2, padding=3, bias=False)
+    return model, []
+
+
 def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--arch", default="mobilenet_v2", choices=["mobilenet_v2", "resnet18", "resnet50"])
+    parser.add_argument("--width-mult", type=float, default=0.25)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--out", default=os.path.join(HERE, "..", "Tests", "Fixtures", "torchvision_mobilenet_v2.safetensors"))
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(2)
-    model = torchvision.models.mobilenet_v2(num_classes=10, width_mult=0.25)
-    stem = model.features[0][0]
-    model.features[0][0] = torch.nn.Conv2d(1, stem.out_channels, 3, stride=2, padding=1, bias=False)
+    model, flags = build(args.arch, args.width_mult)
     x, y = images("train")
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
     for epoch in range(args.epochs):
@@ -46,18 +65,18 @@ def main():
             optimizer.zero_grad()
             torch.nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()
             optimizer.step()
+        print(f"epoch {epoch + 1}/{args.epochs} done", flush=True)
     model.eval()
     tx, ty = images("t10k")
     with torch.no_grad():
         predictions = torch.cat([model(b).argmax(1) for b in tx.split(500)])
     top1 = (predictions == ty).float().mean().item() * 100
     print(f"PyTorch test top-1: {top1:.2f}%")
-    checkpoint = "/tmp/torchvision_mobilenet_v2.pth"
+    checkpoint = f"/tmp/torchvision_{args.arch}.pth"
     torch.save(model.state_dict(), checkpoint)
-    out = os.path.join(HERE, "..", "Tests", "Fixtures", "torchvision_mobilenet_v2.safetensors")
-    subprocess.run([sys.executable, os.path.join(HERE, "export_torchvision.py"), "mobilenet_v2", out,
-                    "--weights", checkpoint, "--metadata", f"pytorch_top1={top1:.2f}", "width_mult=0.25",
-                    "in_channels=1", "stem_stride=2", f"epochs={args.epochs}"], check=True)
+    subprocess.run([sys.executable, os.path.join(HERE, "export_torchvision.py"), args.arch, args.out,
+                    "--weights", checkpoint, "--metadata", f"pytorch_top1={top1:.2f}", "in_channels=1",
+                    f"epochs={args.epochs}", *flags], check=True)
 
 
 if __name__ == "__main__":

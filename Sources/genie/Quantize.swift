@@ -74,7 +74,7 @@ struct Quantize: ParsableCommand {
         let checkpoint = URL(fileURLWithPath: out + ".checkpoint")
         let quantized = try quantizeModel(spec: spec, model: net, calibration: images, weightBits: wbits, activationBits: abits,
                                           config: config, checkpoint: checkpoint, quiet: json, log: log)
-        let file = QuantizedModelFile.make(quantized, spec: spec, metadata: [
+        let file = try QuantizedModelFile.make(quantized, spec: spec, metadata: [
             "method": method.rawValue, "wbits": "\(wbits)", "abits": "\(abits)", "iterations": "\(iterations)",
             "seed": "\(seed)", "calibration_images": "\(images.shape[0])"])
         try file.write(to: URL(fileURLWithPath: out))

@@ -247,7 +247,7 @@ struct DecodedONNX {
             layer.quantizesInput = i > 0
             model.replace(path, with: layer)
         }
-        let quantized = QuantizedModelFile.make(model, spec: spec, metadata: ["wbits": "4", "abits": "4"]).serialized().count
+        let quantized = try QuantizedModelFile.make(model, spec: spec, metadata: ["wbits": "4", "abits": "4"]).serialized().count
         #expect(Double(quantized) <= 0.2 * Double(float), "\(quantized) vs \(float) bytes")
     }
 }

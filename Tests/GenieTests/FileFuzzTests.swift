@@ -15,7 +15,7 @@ import Tensors
         try quantize(model, weightBits: 3, activationBits: 4, sample: x, seed: 0)
         for (_, layer) in model.quantizedLayers { layer.quantizesInput = true }
         _ = withoutGradients { model(x) }  // initializes the activation quantizers
-        let original = QuantizedModelFile.make(model, spec: spec, metadata: [:])
+        let original = try QuantizedModelFile.make(model, spec: spec, metadata: [:])
         var fuzz = FileMutator(seed: 2)
         var accepted = 0
         for _ in 0..<200 {

@@ -79,7 +79,7 @@ func temporaryDirectory() throws -> URL {
         config.iterations = 4
         let quantized = try quantizeModel(spec: spec, model: model, calibration: calibration, weightBits: 2,
                                           activationBits: 4, config: config, checkpoint: nil, quiet: true)
-        let file = QuantizedModelFile.make(quantized, spec: spec, metadata: ["method": method.rawValue])
+        let file = try QuantizedModelFile.make(quantized, spec: spec, metadata: ["method": method.rawValue])
         let (_, restored) = try QuantizedModelFile.load(try SafeTensors(bytes: file.serialized()), source: "memory")
         let x = calibration.slice(batch: 0..<8)
         let a = withoutGradients { quantized(x) }, b = withoutGradients { restored(x) }

@@ -51,21 +51,9 @@ public func foldBatchNorms(_ model: Module, sample: Tensor) -> [FoldedBatchNorm]
 
 /// The quantized convolution `layer` followed by the per-channel affine map `y = scale·x + shift`.
 func folding(_ layer: QuantizedLayer, scale a: [Double], shift c: [Double]) -> QuantizedLayer {
-    let conv = layer.layer as! Conv2d, wq = layer.weightQuantizer!
-    let channels = conv.outChannels, shape = wq.softbits.value.shape, perChannel = shape.reduce(1, *) / channels
-    let levels = Float((1 << wq.bits) - 1)
-    var codes = wq.codes.scalars, zero = wq.zeroPoint.scalars, step = wq.scale.value.scalars
+    let conv = layer.layer as! Conv2d, channels = conv.outChannels
     let bias = conv.bias?.value.scalars ?? [Float](repeating: 0, count: channels)
-    for o in 0..<channels {
-        step[o] = Float(abs(a[o]) * Double(step[o]))
-        if a[o] < 0 {
-            zero[o] = levels - zero[o]
-            for i in (o * perChannel)..<((o + 1) * perChannel) { codes[i] = levels - codes[i] }
-        }
-    }
-    let channelShape = [channels] + Array(repeating: 1, count: shape.count - 1)
-    let folded = WeightQuantizer(codes: Tensor(shape: shape, scalars: codes), scale: Tensor(shape: channelShape, scalars: step),
-                                 zeroPoint: Tensor(shape: channelShape, scalars: zero), bits: wq.bits)
+    let folded = layer.weightQuantizer!.scaled(by: a)
     let newConv = Conv2d(conv.inChannels, channels, kernelSize: conv.kernelSize, stride: conv.stride, padding: conv.padding,
                          groups: conv.groups, bias: true)
     newConv.weight.value = withoutGradients { folded() }

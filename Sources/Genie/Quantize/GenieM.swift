@@ -58,12 +58,16 @@ public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibrat
                                       "round": String(format: "%.1f", p.roundingLoss)])
         }, finished: { unit in
             guard let checkpoint else { return }
-            let file = QuantizedModelFile.make(student, spec: spec, metadata: ["run": fingerprint, "units_done": "\(unit + 1)"])
+            let file = try QuantizedModelFile.make(student, spec: spec, metadata: ["run": fingerprint, "units_done": "\(unit + 1)"])
             try file.write(to: checkpoint)
             saved = unit + 1
         })
     } catch let error as GenieError where saved > 0 {
         throw GenieError("\(error); the \(saved) unit\(saved == 1 ? "" : "s") finished before it are kept in '\(checkpoint!.path)'")
+    }
+    if !reconstructor.mirroredChannels.isEmpty {
+        let layers = reconstructor.mirroredChannels.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+        log("learned step sizes crossed zero in \(reconstructor.mirroredChannels.values.reduce(0, +)) channels (\(layers.joined(separator: ", "))); stored mirrored, with positive step sizes")
     }
     for (_, layer) in student.quantizedLayers { layer.quantizesInput = layer.inputQuantizer != nil }
     student.setTraining(false)

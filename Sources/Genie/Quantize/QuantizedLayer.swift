@@ -8,8 +8,8 @@ import Tensors
 public final class QuantizedLayer: Module {
     /// The wrapped `Conv2d`, `Linear` or identity `Function`.
     public let layer: Module
-    /// The weight quantizer (nil for the identity).
-    public let weightQuantizer: WeightQuantizer?
+    /// The weight quantizer (nil for the identity); reconstruction replaces it by its canonical hard form.
+    public internal(set) var weightQuantizer: WeightQuantizer?
     /// The input quantizer (nil for the first layer, whose input is the image); may be shared with other
     /// consumers of the same tensor.
     public var inputQuantizer: ActivationQuantizer?

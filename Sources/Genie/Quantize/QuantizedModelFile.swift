@@ -9,8 +9,9 @@ import Tensors
 public enum QuantizedModelFile {
     public static let format = "genie-quantized/1"
 
-    /// Serializes a quantized model built from `spec`.
-    public static func make(_ model: Module, spec: ModelSpec, metadata extra: [String: String]) -> SafeTensors {
+    /// Serializes a quantized model built from `spec`. Refuses, naming the layer and channel, a quantizer that
+    /// `load` would refuse (`WeightQuantizer.invalidity`, a step size that is not positive and finite).
+    public static func make(_ model: Module, spec: ModelSpec, metadata extra: [String: String]) throws -> SafeTensors {
         var file = SafeTensors(metadata: spec.metadata.merging(extra) { $1 })
         file.metadata["format"] = format
         let layers = model.quantizedLayers
@@ -19,6 +20,7 @@ public enum QuantizedModelFile {
         for (path, layer) in layers {
             var row: [String: Any] = ["path": path]
             if let wq = layer.weightQuantizer {
+                if let problem = wq.invalidity { throw GenieError("cannot save the quantized model: layer \(path): \(problem)") }
                 let codes = wq.codes.scalars.map { UInt8($0) }
                 file.entries[path + ".weight_codes"] = .init(dtype: .u8, shape: [packedCount(codes.count, bits: wq.bits)],
                                                             bytes: pack(codes, bits: wq.bits))
@@ -28,6 +30,9 @@ public enum QuantizedModelFile {
                 row["weight_bits"] = wq.bits
             }
             if let aq = layer.inputQuantizer, layer.quantizesInput, let scale = aq.scale {
+                guard scale.value.item.isFinite, scale.value.item > 0 else {
+                    throw GenieError("cannot save the quantized model: layer \(path): activation step size \(scale.value.item) is not positive and finite")
+                }
                 let id = activations.firstIndex { $0 === aq } ?? { activations.append(aq); return activations.count - 1 }()
                 file.set("activation.\(id).scale", scale.value)
                 file.entries["activation.\(id).signed"] = .init(dtype: .u8, shape: [], bytes: [aq.signed ? 1 : 0])
@@ -116,14 +121,17 @@ public enum QuantizedModelFile {
             throw fail("layer \(path): weight shape \(stored.map { $0.isFinite ? "\(Int($0))" : "\($0)" }) but the model's is \(expected)")
         }
         let count = expected.reduce(1, *), channels = expected[0]
-        guard packedCount(count, bits: bits) == codes.bytes.count, scale.count == channels, zero.shape.reduce(1, *) == channels,
-              scale.scalars.allSatisfy({ $0.isFinite && $0 > 0 }), zero.floats.allSatisfy(\.isFinite) else {
-            throw fail("layer \(path): codes, step sizes or zero points do not fit weight shape \(expected), or are not finite (step sizes: positive)")
+        guard packedCount(count, bits: bits) == codes.bytes.count, scale.count == channels, zero.shape.reduce(1, *) == channels else {
+            throw fail("layer \(path): codes, step sizes or zero points do not fit weight shape \(expected)")
         }
+        let unpacked = unpack(codes.bytes, count: count, bits: bits)
+        guard unpacked.allSatisfy({ Int($0) < 1 << bits }) else { throw fail("layer \(path): codes outside 0...\((1 << bits) - 1)") }
         let channelShape = [channels] + Array(repeating: 1, count: expected.count - 1)
-        return WeightQuantizer(codes: Tensor(shape: expected, scalars: unpack(codes.bytes, count: count, bits: bits).map(Float.init)),
-                               scale: scale.reshaped(to: channelShape), zeroPoint: Tensor(shape: channelShape, scalars: zero.floats),
-                               bits: bits)
+        let quantizer = WeightQuantizer(codes: Tensor(shape: expected, scalars: unpacked.map(Float.init)),
+                                        scale: scale.reshaped(to: channelShape), zeroPoint: Tensor(shape: channelShape, scalars: zero.floats),
+                                        bits: bits)
+        if let problem = quantizer.invalidity { throw fail("layer \(path): \(problem)") }
+        return quantizer
     }
 
     static func packedCount(_ count: Int, bits: Int) -> Int { bits <= 4 ? (count + 1) / 2 : count }

@@ -55,6 +55,9 @@ public final class Reconstructor {
     public let config: ReconstructionConfig
     /// The unit paths, in order.
     public let units: [String]
+    /// Layers of the finished units whose learned step sizes crossed zero, and how many channels did
+    /// (stored mirrored, see `freeze`).
+    public private(set) var mirroredChannels: [String: Int] = [:]
 
     /// `calibration` holds N images in the model's normalized input space; N must be a multiple of 32.
     public init(teacher: Module, student: Module, calibration: Tensor, config: ReconstructionConfig) throws {
@@ -169,6 +172,29 @@ public final class Reconstructor {
         for layer in layers {
             layer.weightQuantizer?.soft = false
             layer.inputQuantizer?.training = false
+        }
+        try freeze(unit: unit)
+    }
+
+    /// Puts a finished unit's weight quantizers in their canonical form and checks them. Adam can carry a
+    /// weight step size through zero (docs/METHOD.md, "Weight step sizes stay positive"); the unconstrained
+    /// reference keeps such a channel, and `s·(q − z)` equals `|s|·(q' − z')` with the codes and zero point
+    /// mirrored, so the same weight is stored with a positive step size. Anything still unfit for a file
+    /// (a step size of zero, not finite) stops the run naming the unit, layer and channel.
+    func freeze(unit: Int) throws {
+        for (path, m) in student.module(at: units[unit])!.namedModules(prefix: units[unit]) {
+            guard let layer = m as? QuantizedLayer, let wq = layer.weightQuantizer else { continue }
+            let flipped = wq.scale.value.scalars.filter { $0 < 0 }.count
+            if flipped > 0 {
+                layer.weightQuantizer = wq.scaled(by: [Double](repeating: 1, count: wq.scale.value.count))
+                mirroredChannels[path] = flipped
+            }
+            if let problem = layer.weightQuantizer!.invalidity {
+                throw GenieError("unit \(unit + 1)/\(units.count) '\(units[unit])': layer \(path): weight quantizer \(problem)")
+            }
+            if let s = layer.inputQuantizer?.scale?.value.item, !(s.isFinite && s > 0) {
+                throw GenieError("unit \(unit + 1)/\(units.count) '\(units[unit])': layer \(path): activation step size \(s) is not positive and finite")
+            }
         }
     }
 }

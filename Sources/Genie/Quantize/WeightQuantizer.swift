@@ -128,4 +128,36 @@ public final class WeightQuantizer {
     public func roundingLoss(beta: Float) -> Tensor {
         (1 - (RectifiedSigmoid.forward(softbits.value) * 2 - 1).abs().pow(beta)).sum()
     }
+
+    /// The hard quantizer of the weight `a[o] · W[o]` (one factor per output channel) with every step size
+    /// positive: step size `|a·s|`, and where `a·s < 0` the codes and the zero point mirrored (`q → 2^b − 1 − q`,
+    /// `z → 2^b − 1 − z`), since `s·(q − z) = (−s)·((2^b − 1 − q) − (2^b − 1 − z))`. With `a = 1` the weight is
+    /// unchanged bit for bit.
+    public func scaled(by a: [Double]) -> WeightQuantizer {
+        let channels = scale.value.count, shape = softbits.value.shape, perChannel = shape.reduce(1, *) / channels
+        let levels = Float((1 << bits) - 1)
+        var codes = self.codes.scalars, zero = zeroPoint.scalars, step = scale.value.scalars
+        for o in 0..<channels {
+            let product = a[o] * Double(step[o])
+            step[o] = Float(Swift.abs(product))
+            if product < 0 {
+                zero[o] = levels - zero[o]
+                for i in (o * perChannel)..<((o + 1) * perChannel) { codes[i] = levels - codes[i] }
+            }
+        }
+        return WeightQuantizer(codes: Tensor(shape: shape, scalars: codes), scale: Tensor(shape: scale.value.shape, scalars: step),
+                               zeroPoint: Tensor(shape: zeroPoint.shape, scalars: zero), bits: bits)
+    }
+
+    /// What makes the quantizer unfit for a quantized-model file, if anything: the first channel whose step
+    /// size is not positive and finite, or whose zero point is not a finite integer. The one definition of
+    /// validity, for the file's writer and its reader alike (the codes are clamped to `0...2^b − 1` by
+    /// construction).
+    public var invalidity: String? {
+        for (o, (s, z)) in zip(scale.value.scalars, zeroPoint.scalars).enumerated() {
+            guard s.isFinite, s > 0 else { return "channel \(o): step size \(s) is not positive and finite" }
+            guard z.isFinite, z == z.rounded() else { return "channel \(o): zero point \(z) is not an integer" }
+        }
+        return nil
+    }
 }
