@@ -94,6 +94,14 @@ let badInputs: [BadInput] = [
     BadInput("plain weights given to genie export", says: ["resnet20.safetensors", "is not a quantized model"]) { _ in
         ["export", "--quantized", resnet20, "--onnx", "q.onnx"]
     },
+    BadInput("quantized model with a negative weight step size", says: ["q.safetensors", "layer layer1.0.conv1: channel 2: step size -0.5 is not positive and finite"]) { folder in
+        let made = try genie(["quantize", "--weights", resnet20, "--method", "rtn", "--noise", "32", "--out", "q.safetensors"], in: folder)
+        guard made.status == 0 else { throw TestFailure("genie quantize failed: \(made)") }
+        var file = try SafeTensors(contentsOf: folder.appendingPathComponent("q.safetensors"))
+        file.setValue(-0.5, of: "layer1.0.conv1.weight_scale", at: 2)
+        try file.write(to: folder.appendingPathComponent("q.safetensors"))
+        return ["evaluate", "--quantized", "q.safetensors"]
+    },
     BadInput("export --opset too old for per-channel weights", status: 64, says: ["--opset 12", "need opset 13"]) { _ in
         ["export", "--quantized", resnet20, "--onnx", "q.onnx", "--opset", "12"]
     },
