@@ -16,9 +16,9 @@ public enum QuantizedModelFile {
         file.metadata["format"] = format
         let layers = model.quantizedLayers
         var activations: [ActivationQuantizer] = []
-        var table: [[String: Any]] = []
+        var table: [LayerRecord] = []
         for (path, layer) in layers {
-            var row: [String: Any] = ["path": path]
+            var row = LayerRecord(path: path)
             if let wq = layer.weightQuantizer {
                 if let problem = wq.invalidity { throw GenieError("cannot save the quantized model: layer \(path): \(problem)") }
                 let codes = wq.codes.scalars.map { UInt8($0) }
@@ -27,7 +27,7 @@ public enum QuantizedModelFile {
                 file.entries[path + ".weight_shape"] = int64(wq.softbits.value.shape)
                 file.set(path + ".weight_scale", wq.scale.value.reshaped(to: [-1]))
                 file.entries[path + ".weight_zero_point"] = int32(wq.zeroPoint.scalars.map { Int32($0) })
-                row["weight_bits"] = wq.bits
+                row.weightBits = wq.bits
             }
             if let aq = layer.inputQuantizer, layer.quantizesInput, let scale = aq.scale {
                 guard scale.value.item.isFinite, scale.value.item > 0 else {
@@ -36,8 +36,8 @@ public enum QuantizedModelFile {
                 let id = activations.firstIndex { $0 === aq } ?? { activations.append(aq); return activations.count - 1 }()
                 file.set("activation.\(id).scale", scale.value)
                 file.entries["activation.\(id).signed"] = .init(dtype: .u8, shape: [], bytes: [aq.signed ? 1 : 0])
-                row["input_quantizer"] = id
-                row["input_bits"] = aq.bits
+                row.inputQuantizer = id
+                row.inputBits = aq.bits
             }
             table.append(row)
         }
@@ -46,8 +46,9 @@ public enum QuantizedModelFile {
             let fpKey = key.replacingOccurrences(of: ".layer.", with: ".")
             if isInteger { file.entries[fpKey] = int64(value.scalars.map { Int($0) }, shape: value.shape) } else { file.set(fpKey, value) }
         }
-        let json = try! JSONSerialization.data(withJSONObject: table, options: [.sortedKeys])
-        file.metadata["layers"] = String(decoding: json, as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        file.metadata["layers"] = String(decoding: try encoder.encode(table), as: UTF8.self)
         return file
     }
 
@@ -59,7 +60,7 @@ public enum QuantizedModelFile {
         }
         guard let spec = ModelSpec(metadata: file.metadata) else { throw fail("records no model architecture") }
         guard let layersJSON = file.metadata["layers"]?.data(using: .utf8),
-              let table = try? JSONSerialization.jsonObject(with: layersJSON) as? [[String: Any]] else {
+              let table = try? JSONDecoder().decode([LayerRecord].self, from: layersJSON) else {
             throw fail("has no valid layer table")
         }
         let model = try spec.validated().build()
@@ -69,11 +70,12 @@ public enum QuantizedModelFile {
         }
         var activations: [Int: ActivationQuantizer] = [:]
         for row in table {
-            guard let path = row["path"] as? String, let original = model.module(at: path), isQuantizable(original) else {
-                throw fail("names a layer that \(spec.arch) does not have or does not quantize: \(row["path"] ?? "?")")
+            let path = row.path
+            guard let original = model.module(at: path), isQuantizable(original) else {
+                throw fail("names a layer that \(spec.arch) does not have or does not quantize: \(path)")
             }
             var quantizer: ActivationQuantizer?
-            if let id = row["input_quantizer"] as? Int, let bits = row["input_bits"] as? Int {
+            if let id = row.inputQuantizer, let bits = row.inputBits {
                 guard (2...8).contains(bits) else { throw fail("layer \(path): input bits \(bits) outside 2...8") }
                 if activations[id] == nil {
                     guard let scale = try? file.tensor("activation.\(id).scale"), scale.count == 1, scale.item.isFinite,
@@ -86,7 +88,7 @@ public enum QuantizedModelFile {
             }
             var weightQuantizer: WeightQuantizer?
             if original is Conv2d || original is Linear {
-                guard let bits = row["weight_bits"] as? Int else { throw fail("layer \(path) has no weight bits") }
+                guard let bits = row.weightBits else { throw fail("layer \(path) has no weight bits") }
                 weightQuantizer = try loadWeight(file, path: path, bits: bits, original: original, fail: fail)
                 fp[path + ".weight"] = Tensor.zeros(weightQuantizer!.softbits.value.shape)  // replaced by the codes
             }
@@ -132,6 +134,19 @@ public enum QuantizedModelFile {
                                         bits: bits)
         if let problem = quantizer.invalidity { throw fail("layer \(path): \(problem)") }
         return quantizer
+    }
+
+    /// One row of the file's layer table (the `layers` metadata, a JSON array; docs/FORMAT.md).
+    struct LayerRecord: Codable {
+        var path: String
+        var weightBits: Int?
+        /// Which `activation.ID.*` quantizer the layer's input uses, and its bits.
+        var inputQuantizer: Int?
+        var inputBits: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case path, weightBits = "weight_bits", inputQuantizer = "input_quantizer", inputBits = "input_bits"
+        }
     }
 
     static func packedCount(_ count: Int, bits: Int) -> Int { bits <= 4 ? (count + 1) / 2 : count }
