@@ -7,9 +7,9 @@ import Tensors
 /// as uninterrupted runs; a diverging unit stops the run and keeps the units before it.
 @Suite(.serialized) struct ResumeTests {
     /// Runs `arguments` once uninterrupted and once killed when `marker` appears and then started again; expects
-    /// the same `outputs` bytes and returns the resumed run's outcome.
-    func killAndResume(_ arguments: [String], marker: String, outputs: [String],
-                       environment: [String: String] = [:]) throws -> Outcome {
+    /// the same `outputs` bytes, runs `afterwards` in the resumed run's folder, and returns that run's outcome.
+    func killAndResume(_ arguments: [String], marker: String, outputs: [String], environment: [String: String] = [:],
+                       afterwards: (URL) throws -> Void = { _ in }) throws -> Outcome {
         let reference = try temporaryFolder(), interrupted = try temporaryFolder()
         defer { for f in [reference, interrupted] { try? FileManager.default.removeItem(at: f) } }
         let whole = try genie(arguments, in: reference, environment: environment)
@@ -26,6 +26,7 @@ import Tensors
         }
         let left = try FileManager.default.contentsOfDirectory(atPath: interrupted.path).filter { !$0.hasPrefix(".std") }
         #expect(Set(left) == Set(outputs), "the resumed run left \(left)")
+        try afterwards(interrupted)
         return resumed
     }
 
@@ -40,7 +41,10 @@ import Tensors
     @Test func reconstructionKilledMidUnitResumesToTheSameModel() throws {
         let arguments = ["quantize", "--weights", resnet20, "--noise", "32", "--iterations", "40", "--wbits", "3",
                          "--seed", "5", "--out", "q.safetensors"]
-        let resumed = try killAndResume(arguments, marker: "q.safetensors.checkpoint", outputs: ["q.safetensors"])
+        let resumed = try killAndResume(arguments, marker: "q.safetensors.checkpoint", outputs: ["q.safetensors"]) { folder in
+            let read = try genie(["evaluate", "--quantized", "q.safetensors"], in: folder)  // the reader takes the file
+            #expect(read.status == 0 && read.stdout.contains("top-1"), "\(read)")
+        }
         #expect(resumed.stderr.contains("resuming from"), "\(resumed)")
     }
 

@@ -247,7 +247,9 @@ struct DecodedONNX {
             layer.quantizesInput = i > 0
             model.replace(path, with: layer)
         }
-        let quantized = try QuantizedModelFile.make(model, spec: spec, metadata: ["wbits": "4", "abits": "4"]).serialized().count
+        let file = try QuantizedModelFile.make(model, spec: spec, metadata: ["wbits": "4", "abits": "4"])
+        _ = try QuantizedModelFile.load(SafeTensors(bytes: file.serialized()), source: "memory")  // and it reads back
+        let quantized = file.serialized().count
         #expect(Double(quantized) <= 0.2 * Double(float), "\(quantized) vs \(float) bytes")
     }
 }

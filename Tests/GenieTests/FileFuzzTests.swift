@@ -16,6 +16,7 @@ import Tensors
         for (_, layer) in model.quantizedLayers { layer.quantizesInput = true }
         _ = withoutGradients { model(x) }  // initializes the activation quantizers
         let original = try QuantizedModelFile.make(model, spec: spec, metadata: [:])
+        _ = try QuantizedModelFile.load(original, source: "original")  // the unmutated file reads back
         var fuzz = FileMutator(seed: 2)
         var accepted = 0
         for _ in 0..<200 {
