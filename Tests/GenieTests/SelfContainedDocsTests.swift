@@ -64,6 +64,18 @@ import Testing
         }
     }
 
+    @Test func pathsNamedInTheDocsExist() throws {
+        let docs = try Self.textFiles().filter { $0.path.hasSuffix(".md") && !$0.path.hasPrefix("Sources/") }
+        let named = try Regex("`((?:Sources|Tests|scripts|docs|models|Fuzz|deploy)/[^`* ]+)`")
+        for (path, text) in docs {
+            for match in text.matches(of: named) {
+                let file = String(match.output[1].substring ?? "")
+                #expect(FileManager.default.fileExists(atPath: Self.root.appendingPathComponent(file).path),
+                        "\(path) names \(file), which does not exist")
+            }
+        }
+    }
+
     /// GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens.
     static func anchor(_ heading: String) -> String {
         String(heading.lowercased().compactMap { c -> Character? in
