@@ -13,7 +13,7 @@ stages 2 and 3) with widths 4/8/16, 1 input channel, 10 classes, run on 4 images
                        fc.weight, fc.bias); no num_batches_tracked. BN affine and running stats are non-trivial.
   model.logits         [4,10] eval-mode forward of bns.images.
 
-BNS loss (spec 2.3; FP model in eval mode, targets running_mean and sqrt(running_var + 1e-6), unbiased stds,
+BNS loss (docs/METHOD.md; FP model in eval mode, targets running_mean and sqrt(running_var + 1e-6), unbiased stds,
 sq(a,b) = ||a-b||^2 / size(b,0), input term per image against N(0,1)):
   bns.images           [4,1,8,8] input images x.
   bns.noswing.loss     [] total BNS loss without swing convolutions.
@@ -29,7 +29,7 @@ Swing convolution alone:
   swing.out_o00        [1,3,3,3] swing conv output at (ox, oy) = (0, 0).
   swing.out_o21        [1,3,3,3] at (ox, oy) = (2, 1).   (offset (1,1) is the plain conv)
 
-Generator (spec 2.1, train-mode BN = batch statistics, biased variance, eps 1e-5), tiny: image 8, 1 channel,
+Generator (METHOD.md, train-mode BN = batch statistics, biased variance, eps 1e-5), tiny: image 8, 1 channel,
 latent 16, c1 8, c2 4, init_size 2:
   gen.fc.weight [32,16], gen.fc.bias [32]; gen.bn0.weight/bias [8]; gen.conv1.weight [4,8,3,3], gen.conv1.bias [4];
   gen.bn1.weight/bias [4]; gen.conv2.weight [1,4,3,3], gen.conv2.bias [1]; (gen.bn2 has no affine parameters).
@@ -45,7 +45,7 @@ generator Adam lr 0.01):
   distill.losses       [5] BNS loss of iterations 1..5 (each before that iteration's update).
   distill.images       [4,1,8,8] generator output of the 5th (last) forward.
 
-Weight quantizer (spec 3.2), fixed weight wq.weight [6,4,3,3] (channel 0 has an outlier, channel 5 is all
+Weight quantizer (METHOD.md), fixed weight wq.weight [6,4,3,3] (channel 0 has an outlier, channel 5 is all
 positive), per output channel, at b = 4 and b = 2 bits (prefix wq4. / wq2.):
   wqB.s0 [6], wqB.zp [6]   Lp(2.4) init over r = 1.00..0.01 (new_max = r*max, new_min = r*min, s = (new_max -
                            new_min)/(2^b-1), zp = round_half_even(-new_min/s), first strict minimum).
@@ -57,13 +57,13 @@ positive), per output channel, at b = 4 and b = 2 bits (prefix wq4. / wq2.):
   wqB.soft_pert, wqB.hard_pert, wqB.grad_s, wqB.grad_V  the same at the perturbed point.
   wq.upstream          [6,4,3,3] upstream gradient used for all of the above.
 
-Rounding regularizer (spec 3.4) on V = wq4.V_pert, weight 1: R = sum(1 - |2h(V)-1|^beta):
+Rounding regularizer (METHOD.md) on V = wq4.V_pert, weight 1: R = sum(1 - |2h(V)-1|^beta):
   reg.b20.value [], reg.b20.grad [6,4,3,3]   beta = 20;   reg.b5.value, reg.b5.grad   beta = 5.
   reg.T100.beta [100]  beta(t) for t = 1..100 with T = 100 (1-based t, warm-up 0.2T: 20 up to t = 19, then
                        2 + 18*max(0, 1 - (t-20)/80)).
   reg.T100.active [100] 1 where the regularizer is applied (t >= 20), else 0.
 
-Activation quantizer (spec 3.3), 4 bits, fixed step aq.step = 0.25, eval mode (no QDrop):
+Activation quantizer (METHOD.md), 4 bits, fixed step aq.step = 0.25, eval mode (no QDrop):
   aq.signed.x [2,3,5,5]   signed input (min < 0); its first 5 values are exact ties x/s = .5, 1.5, -.5, -1.5, 2.5.
   aq.unsigned.x [2,3,5,5] unsigned input (min = 0, post-ReLU); first 3 values exact ties 0.5, 1.5, 2.5.
   aq.upstream [2,3,5,5]   upstream gradient.
@@ -72,7 +72,7 @@ Activation quantizer (spec 3.3), 4 bits, fixed step aq.step = 0.25, eval mode (n
   aq.{signed,unsigned}.grad_s  [] sum(upstream * (round(x/s) - x/s inside, Qn or Qp clipped)).
   aq.{signed,unsigned}.init_s4 [], init_s2 []  lazy-init step size at 4 and 2 bits (2.4-norm search, 100 ratios).
 
-Quantized block (spec 3.1/3.4) = model.layer2.0 (4 -> 8 channels, stride 2, 1x1 projection) at W4A4, BN FP/eval:
+Quantized block (METHOD.md) = model.layer2.0 (4 -> 8 channels, stride 2, 1x1 projection) at W4A4, BN FP/eval:
   qblock.x [4,4,8,8]       block input (post-ReLU, unsigned);  qblock.y_fp [4,8,4,4]  FP block output on x.
   qblock.aq_in.s [], qblock.aq_mid.s []   lazy-init step sizes (init with QDrop off: aq_in from x; aq_mid from
                            relu(bn1(conv1(quantized x))) with the soft weights at init).

@@ -1,15 +1,15 @@
-"""Compact PyTorch reference of GENIE (docs/GENIE-SPEC.md sections 2 and 3) for small images.
+"""Compact PyTorch reference of GENIE (as docs/METHOD.md describes it) for small images.
 
 The peer for speed and the oracle for fixtures. Run with /usr/bin/python3 (PyTorch 1.13, CPU).
 
 Contents
 - resnet20(num_classes=10, in_channels=1, widths=(16, 32, 64), blocks=(3, 3, 3)): CIFAR-style ResNet with
   torchvision state-dict keys; set_nontrivial_bn_stats(model, image_size, seed) for randomly initialised models.
-- GENIE-D: Generator (spec 2.1), SwingConv2d (2.4), DistillModel (frozen eval copy, swing wrappers, BN-input
-  hooks, BNS loss 2.3), DistillBatch (latents, generator, both optimizers and schedules, one step per call),
+- GENIE-D: Generator, SwingConv2d, DistillModel (frozen eval copy, swing wrappers, BN-input
+  hooks, BNS loss), DistillBatch (latents, generator, both optimizers and schedules, one step per call),
   distill(model, n_images, batch, iterations, seed, swing=True).
-- GENIE-M: WeightQuantizer (3.2), ActQuantizer (3.3, LSQ + QDrop), QuantConv2d / QuantIdentity wrappers,
-  QuantBasicBlock, RoundingRegularizer, Reconstructor (one unit as in 3.4, one step per call) and
+- GENIE-M: WeightQuantizer, ActQuantizer (LSQ + QDrop), QuantConv2d / QuantIdentity wrappers,
+  QuantBasicBlock, RoundingRegularizer, Reconstructor (one unit, one step per call) and
   reconstruct_block(...).
 
 Conventions worth knowing when porting
@@ -139,7 +139,7 @@ def set_nontrivial_bn_stats(model, image_size=28, seed=0, n=64):
 
 
 class Generator(nn.Module):
-    """Spec 2.1: Linear -> BN(c1) -> up2 -> conv3x3(c1->c2) -> BN -> LeakyReLU(0.2) -> up2 -> conv3x3(c2->C)
+    """METHOD.md: Linear -> BN(c1) -> up2 -> conv3x3(c1->c2) -> BN -> LeakyReLU(0.2) -> up2 -> conv3x3(c2->C)
     -> tanh -> BN(C, affine=False). Always used in train mode (batch statistics)."""
 
     def __init__(self, image_size=28, channels=1, latent_dim=256, c1=128, c2=64):
@@ -162,7 +162,7 @@ class Generator(nn.Module):
 
 
 class SwingConv2d(nn.Module):
-    """Spec 2.4: reflect-pad by 1, crop an HxW window at (oy, ox) in {0,1,2}^2, then the unchanged conv."""
+    """METHOD.md: reflect-pad by 1, crop an HxW window at (oy, ox) in {0,1,2}^2, then the unchanged conv."""
 
     def __init__(self, conv, rng, offset=None):
         super().__init__()
@@ -188,7 +188,7 @@ def sq(a, b):
 
 class DistillModel:
     """Eval-mode, frozen copy of the FP model with swing convs on every stride != 1 conv and hooks on every BN
-    input. loss(x) runs the model and returns the BNS loss of spec 2.3 (input term + all BN terms)."""
+    input. loss(x) runs the model and returns the BNS loss of METHOD.md (input term + all BN terms)."""
 
     def __init__(self, model, swing=True, rng=None, offsets=None):
         self.model = copy.deepcopy(model).eval()
@@ -230,7 +230,7 @@ class DistillModel:
 
 
 class DistillBatch:
-    """One GENIE-D batch (spec 2.2/2.5): z ~ N(0,1) and a fresh generator, both optimized.
+    """One GENIE-D batch (METHOD.md): z ~ N(0,1) and a fresh generator, both optimized.
     z: Adam 0.1 + ReduceLROnPlateau(patience 100, factor 0.1, min_lr 1e-4) stepped every iteration on the loss;
     generator: Adam 0.01 + ExponentialLR(0.95) stepped every 100 iterations. step() returns (loss, x)."""
 
@@ -310,7 +310,7 @@ def lp_error(x, xq, p=2.4, dim=None):
 
 
 def weight_init(w, bits, p=2.4, ratios=100):
-    """Per-output-channel asymmetric Lp(2.4) search over r = 1.00, 0.99, ..., 0.01 (spec 3.2).
+    """Per-output-channel asymmetric Lp(2.4) search over r = 1.00, 0.99, ..., 0.01 (METHOD.md).
     For each r: new_max = r*max(W_c), new_min = r*min(W_c), s = (new_max - new_min)/(2^b - 1),
     zp = round(-new_min / s) (half-even), Q = s*(clamp(round(W/s) + zp, 0, 2^b-1) - zp). The first r reaching the
     strict minimum wins (larger r on ties). Returns s0, zp with shape [C] (float32, zp integral)."""
@@ -337,7 +337,7 @@ def weight_init(w, bits, p=2.4, ratios=100):
 
 
 class WeightQuantizer(nn.Module):
-    """GENIE-M weight quantizer (spec 3.2): per-channel s (learnable, init s0), zp and B = floor(W/s0) frozen,
+    """GENIE-M weight quantizer (METHOD.md): per-channel s (learnable, init s0), zp and B = floor(W/s0) frozen,
     softbits V (learnable, init h^-1(W/s0 - B)). Training mode = soft: s*(clamp(B + h(V) + zp, 0, 2^b-1) - zp);
     eval mode = hard: h(V) replaced by 1[V >= 0]. forward() returns the quantized weight."""
 
@@ -364,7 +364,7 @@ def round_ste(x):
 
 
 def act_init(x, bits, p=2.4, ratios=100):
-    """LSQ step-size init (spec 3.3): signed = min(x) < 0; for r = 1.00..0.01, s = 2*r*max|x|/(2^b-1) (signed) or
+    """LSQ step-size init (METHOD.md): signed = min(x) < 0; for r = 1.00..0.01, s = 2*r*max|x|/(2^b-1) (signed) or
     r*max|x|/(2^b-1) (unsigned), score mean |x - s*clamp(round(x/s), Qn, Qp)|^2.4; first strict minimum wins."""
     x = x.detach()
     signed = bool(x.min() < 0)
@@ -381,7 +381,7 @@ def act_init(x, bits, p=2.4, ratios=100):
 
 
 class ActQuantizer(nn.Module):
-    """Per-tensor symmetric LSQ quantizer (spec 3.3): s * round_STE(clamp(x/s, Qn, Qp)), no gradient scale.
+    """Per-tensor symmetric LSQ quantizer (METHOD.md): s * round_STE(clamp(x/s, Qn, Qp)), no gradient scale.
     Lazily initialised (act_init) on its first input. Training mode: QDrop, element-wise quantized with probability
     p (mask rand < p picks the quantized value), else FP. Eval mode: always quantized. enabled=False: identity."""
 
@@ -413,7 +413,7 @@ class ActQuantizer(nn.Module):
 
 
 class QuantConv2d(nn.Module):
-    """Input-side fake-quant wrapper (spec 3.1): optional activation quantizer on the input, weight quantizer on
+    """Input-side fake-quant wrapper (METHOD.md): optional activation quantizer on the input, weight quantizer on
     the weight, then the original conv (bias FP)."""
 
     def __init__(self, conv, w_bits, act_quant=None):
@@ -484,7 +484,7 @@ class QuantBasicBlock(nn.Module):
 
 
 class RoundingRegularizer:
-    """AdaRound regularizer (spec 3.4): R = sum over all V of (1 - |2h(V) - 1|^beta), times weight; zero while
+    """AdaRound regularizer (METHOD.md): R = sum over all V of (1 - |2h(V) - 1|^beta), times weight; zero while
     t < warmup*T (t is 1-based). beta = start during warm-up, then linear from start to end over the rest."""
 
     def __init__(self, T, weight=1.0, warmup=0.2, start_b=20.0, end_b=2.0):
@@ -516,7 +516,7 @@ def init_act_quantizers(qblock, x_q):
 
 
 class Reconstructor:
-    """GENIE-M optimisation of one unit (spec 3.4). Optimizers: Adam({s_w: 1e-4, s_a: 4e-5}) with
+    """GENIE-M optimisation of one unit (METHOD.md). Optimizers: Adam({s_w: 1e-4, s_a: 4e-5}) with
     CosineAnnealingLR(T, 0) stepped every iteration; Adam(V: 1e-3). Mini-batch = N / groups samples of a
     per-epoch permutation. Input = where(U < p, X_q, X_fp). step() does one iteration and returns the loss."""
 
@@ -566,7 +566,7 @@ class Reconstructor:
 
 
 def reconstruct_block(qblock, x_fp, y_fp, x_q, iterations=20000, round_weight=1.0, seed=0, **kw):
-    """Reconstructs one unit (spec 3.4) and leaves it in hard (eval) mode. Returns the list of losses."""
+    """Reconstructs one unit (METHOD.md) and leaves it in hard (eval) mode. Returns the list of losses."""
     g = torch.Generator().manual_seed(seed)
     rec = Reconstructor(qblock, x_fp, y_fp, x_q, iterations, round_weight, generator=g, **kw)
     losses = [rec.step() for _ in range(iterations)]

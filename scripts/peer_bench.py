@@ -91,7 +91,7 @@ def setup_reconstruct(batch):
         step8 = x_fp.max() / 255
         x_q = torch.round(x_fp / step8) * step8  # stand-in for the upstream-quantized input
     # W4A4 everywhere as the workload is defined; in the full pipeline layer1.0.conv1 is the 2nd quantized op and
-    # its input quantizer would be 8-bit (spec 3.1), which does not change the cost.
+    # its input quantizer would be 8-bit (METHOD.md, "What is quantized"), which does not change the cost.
     qblock = G.QuantBasicBlock(m.layer1[0], w_bits=4, a_bits=4)
     T = 20000
     rec = G.Reconstructor(qblock, x_fp, y_fp, x_q, T, round_weight=1.0, generator=g)

@@ -5,7 +5,7 @@
       [--weights resnet20.safetensors] [--no-swing] [--save images.safetensors] [--threads 2] [--json]
 
 Distils --images images in batches of --batch, --iterations GENIE-D iterations per batch (a fresh generator
-and latents per batch; spec 2.2-2.5), with swing convolutions unless --no-swing. The model comes from a
+and latents per batch; docs/METHOD.md), with swing convolutions unless --no-swing. The model comes from a
 safetensors file with torchvision-style resnet20 keys (num_batches_tracked optional) when --weights is given,
 else it is randomly initialised with non-trivial BN statistics (genie_reference.set_nontrivial_bn_stats).
 Reports total seconds, image-iterations per second, each batch's initial and final BNS loss and seconds, and

@@ -2,8 +2,8 @@ import Synchronization
 
 /// A 64-byte aligned float buffer whose memory returns to a pool when the last reference goes away.
 ///
-/// Fresh large allocations are expensive on this machine (ENGINE.md), and a training or distillation
-/// loop allocates the same sizes every iteration, so buffers are recycled by exact capacity.
+/// Fresh large allocations are expensive on this machine (docs/DESIGN.md, "Measured facts"), and a training or
+/// distillation loop allocates the same sizes every iteration, so buffers are recycled by exact capacity.
 public final class FloatBuffer: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let capacity: Int

@@ -5,8 +5,8 @@ public enum Layout: Sendable, Equatable {
     /// Row-major in the logical shape (NCHW for images), as PyTorch stores a contiguous tensor.
     case plain
     /// oneDNN's `nChw16c` (AVX-512) or `nChw8c` (AVX2), as `channelBlock` says: 4-D only, channels a
-    /// multiple of the block, stored `[N, C/block, H, W, block]`. Convolutions run about 2.5x faster
-    /// on it (ENGINE.md), so activations stay in it between ops.
+    /// multiple of the block, stored `[N, C/block, H, W, block]`. oneDNN's fast convolution kernels
+    /// want it (docs/DESIGN.md, "Tensors and layouts"), so activations stay in it between ops.
     case blocked
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Genie
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,6 +9,7 @@ struct GenieCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "genie",
         abstract: "Data-free quantization of CNNs by GENIE (distill calibration images, then quantize to 2-8 bits).",
+        version: genieVersion,
         subcommands: [Train.self, Evaluate.self, Distill.self, Merge.self, Quantize.self, Run.self, Export.self, Bench.self])
 
     static func main() {

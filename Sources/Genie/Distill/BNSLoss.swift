@@ -1,7 +1,7 @@
 import NN
 import Tensors
 
-/// GENIE-D's loss (GENIE-SPEC 2.3): the batch statistics of every batch-norm layer's input against its
+/// GENIE-D's loss (docs/METHOD.md, "The BNS loss"): the batch statistics of every batch-norm layer's input against its
 /// running statistics, plus a per-image statistics term on the generated images themselves.
 ///
 /// `L = sq(0, m0) + sq(1, s0) + Σ_l sq(μ_l, m_l) + sq(σ_l, s_l)` with `sq(a, b) = ||a - b||² / size(b, 0)`,

@@ -11,7 +11,7 @@ public enum DistillMethod: String, CaseIterable, Sendable {
     case noise
 }
 
-/// Settings of a distillation run (defaults: the reference's, GENIE-SPEC 2.2).
+/// Settings of a distillation run (defaults: GENIE's; docs/METHOD.md, "Latents, optimizers and schedules").
 public struct DistillConfig: Sendable {
     public var method: DistillMethod = .genie
     public var batchSize = 128
@@ -34,8 +34,8 @@ public struct DistilledBatch {
     public var finalLoss: Float
 }
 
-/// GENIE-D (GENIE-SPEC 2.5) and its baselines, one independent batch at a time: batch `i` depends only on
-/// `(seed, i)`, so batches can be distilled in any order, in shards, and resumed.
+/// GENIE-D (docs/METHOD.md, "One distillation batch, step by step") and its baselines, one independent batch at a time:
+/// batch `i` depends only on `(seed, i)`, so batches can be distilled in any order, in shards, and resumed.
 public final class Distiller {
     public let config: DistillConfig
     let model: Module

@@ -1,8 +1,8 @@
 import NN
 import Tensors
 
-/// GENIE-D's generator (GENIE-SPEC 2.1), scaled to the model's input: Linear(latent -> c1·s·s), BN(c1),
-/// nearest x2, conv 3x3 c1->c2, BN(c2), LeakyReLU(0.2), nearest x2, conv 3x3 c2->C, Tanh, BN(C, affine=False),
+/// GENIE-D's generator (docs/METHOD.md, "The generator"), scaled to the model's input: Linear(latent -> c1·s·s),
+/// BN(c1), nearest x2, conv 3x3 c1->c2, BN(c2), LeakyReLU(0.2), nearest x2, conv 3x3 c2->C, Tanh, BN(C, affine=False),
 /// with s = imageSize / 4. It always runs in training mode: every BN uses batch statistics, so the output has
 /// per-channel batch mean 0 and variance 1 and lives directly in the classifier's normalized input space.
 public final class Generator: Module {

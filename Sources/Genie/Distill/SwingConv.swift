@@ -1,8 +1,8 @@
 import NN
 import Tensors
 
-/// GENIE-D's swing convolution (GENIE-SPEC 2.4): before the wrapped strided convolution, the input is shifted
-/// by a random (dy, dx) in {-1, 0, 1}² with reflected borders (reflect-pad 1, crop H×W at a random offset).
+/// GENIE-D's swing convolution (docs/METHOD.md, "Swing convolution"): before the wrapped strided convolution, the input
+/// is shifted by a random (dy, dx) in {-1, 0, 1}² with reflected borders (reflect-pad 1, crop H×W at a random offset).
 /// One offset per forward call, shared by the whole batch; offset (0, 0) leaves the input unchanged.
 public final class SwingConv2d: Module {
     public let conv: Conv2d

@@ -2,9 +2,9 @@ import Kernels
 import NN
 import Tensors
 
-/// GENIE-M's activation quantizer (GENIE-SPEC 3.3): per-tensor, symmetric, one learnable step size (LSQ
-/// forward with a plain straight-through round, no gradient scale), signed or unsigned decided from the first
-/// tensor it sees, and QDrop: in training mode each element keeps its full-precision value with probability 1/2.
+/// GENIE-M's activation quantizer (docs/METHOD.md, "The activation quantizer"): per-tensor, symmetric, one learnable
+/// step size (LSQ forward with a plain straight-through round, no gradient scale), signed or unsigned decided from the
+/// first tensor it sees, and QDrop: in training mode each element keeps its full-precision value with probability 1/2.
 public final class ActivationQuantizer {
     public let bits: Int
     /// The learned step size; nil until the first tensor initializes it.

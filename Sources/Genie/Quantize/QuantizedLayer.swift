@@ -2,9 +2,9 @@ import Kernels
 import NN
 import Tensors
 
-/// A convolution, linear layer or shortcut identity with GENIE-M's quantizers (GENIE-SPEC 3.1): an optional
-/// activation quantizer on its *input*, then the quantized weight, then the original operation. Bias and
-/// the batch norm after it stay in full precision.
+/// A convolution, linear layer or shortcut identity with GENIE-M's quantizers (docs/METHOD.md, "What is quantized"): an
+/// optional activation quantizer on its *input*, then the quantized weight, then the original operation. Bias and the
+/// batch norm after it stay in full precision.
 public final class QuantizedLayer: Module {
     /// The wrapped `Conv2d`, `Linear` or identity `Function`.
     public let layer: Module

@@ -12,7 +12,7 @@ public enum QuantMethod: String, CaseIterable, Sendable {
     case rtn
 }
 
-/// Hyper-parameters of the block reconstruction (defaults: the reference's, GENIE-SPEC 3.4).
+/// Hyper-parameters of the block reconstruction (defaults: GENIE's; docs/METHOD.md, "Reconstructing one unit").
 public struct ReconstructionConfig: Sendable {
     public var method: QuantMethod = .genie
     public var iterations = 20_000
@@ -27,7 +27,7 @@ public struct ReconstructionConfig: Sendable {
 }
 
 /// The modules reconstructed one at a time, in BRECQ order: residual blocks, and every conv or linear
-/// layer outside a block (GENIE-SPEC 3.4). Returns their paths in the full-precision model.
+/// layer outside a block (docs/METHOD.md, "Reconstruction units"). Returns their paths in the full-precision model.
 public func reconstructionUnits(of model: Module) -> [String] {
     var units: [String] = []
     for (path, m) in model.namedModules() where !path.isEmpty {
@@ -47,8 +47,8 @@ public struct UnitProgress {
     public var reconstructionLoss: Float, roundingLoss: Float
 }
 
-/// GENIE-M's block reconstruction (GENIE-SPEC 3.4) of a quantized `student` against its full-precision
-/// `teacher` on calibration images, one unit at a time in model order.
+/// GENIE-M's block reconstruction (docs/METHOD.md, "Reconstructing one unit") of a quantized `student` against its
+/// full-precision `teacher` on calibration images, one unit at a time in model order.
 public final class Reconstructor {
     public let teacher: Module, student: Module
     public let calibration: Tensor

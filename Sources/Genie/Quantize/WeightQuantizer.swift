@@ -21,7 +21,7 @@ public enum RectifiedSigmoid {
 /// The p-norm GENIE's step-size searches minimize: mean |x − Q(x)|^2.4.
 let searchNorm: Float = 2.4
 
-/// GENIE-M's per-output-channel asymmetric weight quantizer (GENIE-SPEC 3.2):
+/// GENIE-M's per-output-channel asymmetric weight quantizer (docs/METHOD.md, "The weight quantizer"):
 /// `W̃ = s · (clamp(B + h(V) + z, 0, 2^b − 1) − z)` with the integer base `B = ⌊W / s₀⌋` and the zero
 /// point `z` frozen at initialization, and the step size `s` and the softbits `V` both learnable.
 public final class WeightQuantizer {
