@@ -33,6 +33,15 @@ struct Distill: ParsableCommand {
         config.seed = seed
         config.swing = !noSwing
         let url = URL(fileURLWithPath: out)
+        // A job array started again: a shard whose file is finished with these settings has nothing to do.
+        if DistilledFile.isFinished(url, run: distillFingerprint(spec: spec, model: net, total: images, config: config), shard: shard) {
+            if json {
+                printJSON(["already_done": true, "shard": shard.description, "out": out, "method": method.rawValue])
+            } else {
+                print("\(out) already holds shard \(shard.description) of this distillation (same settings and weights); nothing to do")
+            }
+            return
+        }
         let partial = URL(fileURLWithPath: out + ".partial")
         let set = try distillImages(spec: spec, model: net, total: images, config: config, shard: shard, partial: partial,
                                     quiet: json, log: log)
@@ -55,11 +64,16 @@ struct Merge: ParsableCommand {
 
     @Argument(help: "Shard files written by `genie distill --shard`.") var files: [String]
     @Option(help: "Output file.") var out: String
+    @Flag(help: "Print one JSON object with the result.") var json = false
 
     func run() throws {
         try checkWritable(out, flag: "--out")
         let (file, total) = try DistilledFile.merge(files.map { URL(fileURLWithPath: $0) })
         try file.write(to: URL(fileURLWithPath: out))
-        print("merged \(files.count) shard files into \(out) (\(total) images)")
+        if json {
+            printJSON(["files": files.count, "images": total, "out": out])
+        } else {
+            print("merged \(files.count) shard files into \(out) (\(total) images)")
+        }
     }
 }
