@@ -9,6 +9,7 @@
 #      prints each shard's time and peak memory (/usr/bin/time inside the job).
 # Stops the daemons and removes its files on exit. Needs a release build (swift build -c release).
 # Budget (environment): SHARDS [4] IMAGES [128] BATCH [16] DISTILL_ITERATIONS [60] ITERATIONS [40] CPUS per task [1].
+# SCALING="M:C ..." then also times the distillation array alone with M shards of C cores each, on the same budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SHARDS=${SHARDS:-4} IMAGES=${IMAGES:-128} BATCH=${BATCH:-16} DISTILL_ITERATIONS=${DISTILL_ITERATIONS:-60}
@@ -138,5 +139,13 @@ check "quantized model is the one made without Slurm, byte for byte" \
 echo "== per task (time and peak memory of each genie call; the cancelled first try of shard 1 has none):"
 grep -H "^genie " "$OUT"/logs/*.log | sed "s|$OUT/logs/||"
 echo "== quantized top-1: $(grep -o '"top1":[0-9.]*' "$OUT/evaluate.json")"
+
+for config in ${SCALING:-}; do
+    t=$SECONDS
+    SHARDS=${config%%:*} CPUS=${config##*:} OUT=$work/scaling-$config EVALUATE=0 deploy/slurm/submit.sh >/dev/null
+    while squeue -h -n genie-distill | grep -q .; do sleep 0.5; done
+    echo "== scaling: $IMAGES images in $(( (IMAGES + BATCH - 1) / BATCH )) batches, ${config%%:*} shards of ${config##*:} cores: distillation array $((SECONDS - t)) s"
+    wait_jobs
+done
 echo "== check_slurm.sh: $((SECONDS - start)) s in all; $([ $status = 0 ] && echo passed || echo FAILED)"
 exit $status
