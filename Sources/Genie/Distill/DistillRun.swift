@@ -192,7 +192,7 @@ public enum DistilledFile {
         if !missing.isEmpty {
             var message = "the \(urls.count) file\(urls.count == 1 ? "" : "s") lack\(urls.count == 1 ? "s" : "") batches \(missing) of the distillation's \(expected.count)"
             // Files of one shard count M: batch b is made by shard (b mod M)/M.
-            if shardCounts.count == 1, let m = Int(shardCounts.first!) {
+            if shardCounts.count == 1, let m = Int(shardCounts.first!), m >= 1 {
                 let shards = Set(missing.map { $0 % m }).sorted().map { "\($0)/\(m)" }
                 message += ": missing shard\(shards.count == 1 ? "" : "s") \(shards.joined(separator: ", ")) (not given, or not finished)"
             }
