@@ -15,10 +15,15 @@
 # Logs: OUT/logs/distill-K.log per task, OUT/logs/quantize.log.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-export WEIGHTS=$(realpath "${WEIGHTS:-models/resnet20.safetensors}")
-export OUT=$(realpath -m "${OUT:-runs/slurm}")
-export IMAGES=${IMAGES:-1024} BATCH=${BATCH:-128} DISTILL_ITERATIONS=${DISTILL_ITERATIONS:-4000}
-export SHARDS=${SHARDS:-$(( (IMAGES + BATCH - 1) / BATCH ))}
+WEIGHTS=$(realpath -e "${WEIGHTS:-models/resnet20.safetensors}") || { echo "submit.sh: no weights file" >&2; exit 1; }
+OUT=$(realpath -m "${OUT:-runs/slurm}")
+export WEIGHTS OUT IMAGES=${IMAGES:-1024} BATCH=${BATCH:-128} DISTILL_ITERATIONS=${DISTILL_ITERATIONS:-4000}
+batches=$(( (IMAGES + BATCH - 1) / BATCH ))
+export SHARDS=${SHARDS:-$batches}
+if [ "$SHARDS" -lt 1 ] || [ "$SHARDS" -gt "$batches" ]; then
+    echo "submit.sh: SHARDS=$SHARDS, but the distillation has $batches batches (IMAGES/BATCH): give 1 to $batches" >&2
+    exit 1
+fi
 export WBITS=${WBITS:-4} ABITS=${ABITS:-4} ITERATIONS=${ITERATIONS:-20000} SEED=${SEED:-0} EVALUATE=${EVALUATE:-1}
 CPUS=${CPUS:-2}
 if [ -z "${GENIE:-}" ]; then
