@@ -28,10 +28,12 @@ work=$(mktemp -d /tmp/genie-slurm.XXXXXX)
 chmod 755 "$work"
 stop() {
     if [ -f "$work/slurmctld.pid" ]; then scancel --quiet --user=root 2>/dev/null || true; sleep 1; fi
-    for pid in "$work"/slurmd.pid "$work"/slurmctld.pid "$work"/munge/munged.pid; do
-        [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
+    local pids=()
+    for file in "$work"/slurmd.pid "$work"/slurmctld.pid "$work"/munge/munged.pid; do
+        [ -f "$file" ] && pids+=("$(cat "$file")")
     done
-    sleep 1
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for _ in $(seq 20); do kill -0 "${pids[@]}" 2>/dev/null || break; sleep 0.5; done  # until all have exited
     rm -rf "$work"
 }
 trap stop EXIT
