@@ -6,7 +6,7 @@ import Glibc
 /// Every file the toolkit writes goes through here: the bytes go to a hidden temporary file beside the target
 /// (`.NAME.tmp`), are flushed to disk, and the temporary file is then renamed over the target. A reader, or a
 /// run killed at any moment, sees the old file or the complete new one, never a part. A temporary file left by
-/// a killed run is overwritten by the next write of the same file.
+/// a killed run is overwritten by the next write of the same file; two processes writing the same file take turns.
 public enum AtomicFile {
     /// Writes `bytes` to `url` atomically; errors name the file and say why.
     public static func write(_ bytes: [UInt8], to url: URL) throws {
@@ -14,8 +14,7 @@ public enum AtomicFile {
         func fail(_ what: String, _ code: Int32) -> AtomicFileError {
             AtomicFileError(path: url.path, reason: "\(what) (\(String(cString: strerror(code))))")
         }
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw fail("cannot be created", errno) }
+        let fd = try lockedTemporary(temporary) { fail("cannot be created", $0) }
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
@@ -28,16 +27,36 @@ public enum AtomicFile {
             }
             written += n
         }
-        let synced = fsync(fd) == 0 ? 0 : errno, closed = close(fd) == 0 ? 0 : errno
-        guard synced == 0, closed == 0 else {
-            let code = synced != 0 ? synced : closed
+        guard fsync(fd) == 0 else {
+            let code = errno
             unlink(temporary)
+            close(fd)
             throw fail("cannot be flushed to disk", code)
         }
+        // Renamed before the lock goes with `close`: the next writer of this file cannot truncate it first.
         guard rename(temporary, url.path) == 0 else {
             let code = errno
             unlink(temporary)
+            close(fd)
             throw fail("cannot be put in place", code)
+        }
+        close(fd)
+    }
+
+    /// Opens `path` empty and locked against other writers of the same file (another process writing the same
+    /// output waits here, then writes after it); a file left by a killed run holds no lock and is taken over.
+    private static func lockedTemporary(_ path: String, _ fail: (Int32) -> AtomicFileError) throws -> Int32 {
+        while true {
+            let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw fail(errno) }
+            while flock(fd, LOCK_EX) != 0 && errno == EINTR {}  // a file system without locks: go on unlocked
+            // The writer before us may have renamed the file we locked into place: then lock a fresh one.
+            var held = stat(), named = stat()
+            if fstat(fd, &held) == 0, stat(path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino {
+                guard ftruncate(fd, 0) == 0 else { let code = errno; close(fd); throw fail(code) }
+                return fd
+            }
+            close(fd)
         }
     }
 

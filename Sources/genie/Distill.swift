@@ -37,6 +37,15 @@ struct Distill: ParsableCommand {
         config.seed = seed
         config.swing = !noSwing
         let url = URL(fileURLWithPath: out)
+        // A job array started again: a shard whose file is finished with these settings has nothing to do.
+        if DistilledFile.isFinished(url, run: distillFingerprint(spec: spec, model: net, total: images, config: config), shard: shard) {
+            if json {
+                printJSON(["already_done": true, "shard": shard.description, "out": out, "method": method.rawValue])
+            } else {
+                print("\(out) already holds shard \(shard.description) of this distillation (same settings and weights); nothing to do")
+            }
+            return
+        }
         let partial = URL(fileURLWithPath: out + ".partial")
         let set = try distillImages(spec: spec, model: net, total: images, config: config, shard: shard, partial: partial,
                                     quiet: json, log: log)

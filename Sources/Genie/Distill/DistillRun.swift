@@ -48,6 +48,14 @@ public struct DistilledSet {
     public var batches: [Int]
     public var initialLosses: [Float], finalLosses: [Float]
     public var seconds: Double
+    /// The settings and weights that made it (`distillFingerprint`).
+    public var run: String
+}
+
+/// What makes a distillation's images: its settings and a hash of the model's weights. Files made by runs with
+/// equal fingerprints hold the same images.
+public func distillFingerprint(spec: ModelSpec, model: Module, total: Int, config: DistillConfig) -> String {
+    "method=\(config.method.rawValue) seed=\(config.seed) iterations=\(config.iterations) batch=\(config.batchSize) swing=\(config.swing) images=\(total) arch=\(spec.arch) shape=\([spec.inChannels, spec.imageSize, spec.imageSize]) weights=\(model.weightsHash)"
 }
 
 /// Distills `total` images in batches of `config.batchSize` (the last batch may be smaller), only those of
@@ -68,9 +76,10 @@ public func distillImages(spec: ModelSpec, model: Module, total: Int, config: Di
     }
     let batchCount = (total + config.batchSize - 1) / config.batchSize
     let mine = (0..<batchCount).filter { shard.contains(batch: $0) }
-    let fingerprint = "method=\(config.method.rawValue) seed=\(config.seed) iterations=\(config.iterations) batch=\(config.batchSize) swing=\(config.swing) images=\(total) arch=\(spec.arch) shape=\(distiller.imageShape) weights=\(model.weightsHash)"
+    let fingerprint = distillFingerprint(spec: spec, model: model, total: total, config: config)
     let start = Date()
-    var result = DistilledSet(images: Tensor.zeros([0]), batches: mine, initialLosses: [], finalLosses: [], seconds: 0)
+    var result = DistilledSet(images: Tensor.zeros([0]), batches: mine, initialLosses: [], finalLosses: [], seconds: 0,
+                               run: fingerprint)
     var parts: [Tensor] = []
     for batch in mine {
         let file = partial.appendingPathComponent(String(format: "batch-%05d.safetensors", batch))
@@ -98,6 +107,8 @@ public func distillImages(spec: ModelSpec, model: Module, total: Int, config: Di
         }
         var out = SafeTensors(metadata: ["run": fingerprint, "initial_loss": "\(made.initialLoss)", "final_loss": "\(made.finalLoss)"])
         out.set("images", made.images)
+        // Another process given the same shard may have finished and removed the folder: make it again.
+        try? FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
         try out.write(to: file)
         parts.append(made.images)
         result.initialLosses.append(made.initialLoss)
@@ -115,7 +126,7 @@ public enum DistilledFile {
         var file = SafeTensors(metadata: spec.metadata.merging([
             "content": "genie-distilled-images", "method": config.method.rawValue, "seed": "\(config.seed)",
             "iterations": "\(config.iterations)", "batch_size": "\(config.batchSize)", "swing": "\(config.swing)",
-            "total_images": "\(total)", "shard": shard.description,
+            "total_images": "\(total)", "shard": shard.description, "run": set.run,
             "batches": set.batches.map(String.init).joined(separator: ","),
             "initial_losses": set.initialLosses.map { "\($0)" }.joined(separator: ","),
             "final_losses": set.finalLosses.map { "\($0)" }.joined(separator: ","),
@@ -129,9 +140,16 @@ public enum DistilledFile {
         }
     }
 
+    /// Whether `url` already holds what distilling `shard` of the run `run` would write (a finished shard).
+    public static func isFinished(_ url: URL, run: String, shard: Shard) -> Bool {
+        guard let file = try? SafeTensors(contentsOf: url) else { return false }
+        return file.metadata["run"] == run && file.metadata["shard"] == shard.description && (try? file.tensor("images")) != nil
+    }
+
     /// Joins shard files of one distillation into the set an unsharded run makes (batches in order).
     public static func merge(_ urls: [URL]) throws -> (SafeTensors, Int) {
         var pieces: [(batch: Int, images: Tensor, initial: String, final: String)] = []
+        var source: [Int: String] = [:], shardCounts: Set<String> = []  // the file of each batch; the M of K/M
         var reference: [String: String]?
         for url in urls {
             let file = try SafeTensors(contentsOf: url)
@@ -158,17 +176,27 @@ public enum DistilledFile {
             for (i, b) in batches.enumerated() {
                 let count = min(size, total - b * size)
                 guard count <= images.shape[0] - offset else { throw fail("holds \(images.shape[0]) images, fewer than its batches \(batches) make") }
+                if let other = source[b] { throw fail("holds batch \(b), which '\(other)' holds too: a shard is given twice") }
+                source[b] = url.path
                 pieces.append((b, images.slice(batch: offset..<(offset + count)), initial[i], final[i]))
                 offset += count
             }
             guard offset == images.shape[0] else { throw fail("holds \(images.shape[0]) images but its batches \(batches) make \(offset)") }
+            shardCounts.insert(String(file.metadata["shard"]?.split(separator: "/").last ?? ""))
         }
         guard let reference else { throw GenieError("merge needs at least one file") }
         pieces.sort { $0.batch < $1.batch }
         let total = Int(reference["total_images"]!)!, size = Int(reference["batch_size"]!)!  // checked above
         let expected = Array(0..<((total - 1) / size + 1))
-        guard pieces.map(\.batch) == expected else {
-            throw GenieError("the shard files hold batches \(pieces.map(\.batch)) but the distillation has batches 0..<\(expected.count): a shard is missing or given twice")
+        let missing = expected.filter { source[$0] == nil }
+        if !missing.isEmpty {
+            var message = "the \(urls.count) file\(urls.count == 1 ? "" : "s") lack\(urls.count == 1 ? "s" : "") batches \(missing) of the distillation's \(expected.count)"
+            // Files of one shard count M: batch b is made by shard (b mod M)/M.
+            if shardCounts.count == 1, let m = Int(shardCounts.first!), m >= 1 {
+                let shards = Set(missing.map { $0 % m }).sorted().map { "\($0)/\(m)" }
+                message += ": missing shard\(shards.count == 1 ? "" : "s") \(shards.joined(separator: ", ")) (not given, or not finished)"
+            }
+            throw GenieError(message)
         }
         var file = SafeTensors(metadata: reference.merging([
             "shard": "0/1", "batches": expected.map(String.init).joined(separator: ","),
