@@ -66,22 +66,3 @@ public struct Preprocessing: Sendable, Equatable {
         }
     }
 }
-
-extension PNGImage {
-    /// The centered `n` x `n` window as torchvision's `CenterCrop(n)` takes it: top `round((h - n) / 2)`
-    /// (Python's round, half to even), left likewise; an image smaller than `n` is zero-padded, left/top
-    /// getting `(n - w) // 2`.
-    public func centerCropped(_ n: Int) -> PNGImage {
-        func offset(_ have: Int) -> Int {
-            have >= n ? Int((Double(have - n) / 2).rounded(.toNearestOrEven)) : -((n - have) / 2)
-        }
-        let (top, left) = (offset(height), offset(width))
-        var out = [UInt8](repeating: 0, count: n * n * channels)
-        for y in 0..<n where (0..<height).contains(y + top) {
-            for x in 0..<n where (0..<width).contains(x + left) {
-                for c in 0..<channels { out[(y * n + x) * channels + c] = pixels[((y + top) * width + x + left) * channels + c] }
-            }
-        }
-        return PNGImage(width: n, height: n, channels: channels, pixels: out)
-    }
-}
