@@ -58,11 +58,24 @@ struct TestData {
         (name, count, dataset, folder) = (data, images.count, nil, batches)
     }
 
-    /// Top-1/top-5 of `model` on the images; files that could not be read are skipped with a warning on
-    /// standard error (the count goes to `skipped`).
-    func evaluate(_ model: Module, quiet: Bool, logits: ((Tensor) -> Void)? = nil) throws -> (accuracy: Accuracy, skipped: Int) {
+    /// Up to 256 model-ready images spread evenly over the set (every class, in class-sorted folders); nil if
+    /// none of them could be read. Throws a configuration error (images of the wrong size) as evaluation would.
+    func sample() throws -> Tensor? {
+        let n = min(256, count), spread = (0..<n).map { $0 * count / n }
+        guard let folder else { return try normalization.apply(dataset!.images(at: spread)) }
+        let batches = try FolderBatches(folder.folder, indices: spread, batchSize: n, preprocessing: folder.preprocessing)
+        let images = batches.batch(0).images
+        try batches.throwIfStopped()
+        return images.shape[0] > 0 ? images : nil
+    }
+
+    /// Top-1/top-5 of `model` on the images, and the batch-norm shift on a sample of them (warned about on
+    /// standard error when large); files that could not be read are skipped with a warning (their count in `skipped`).
+    func evaluate(_ model: Module, quiet: Bool, logits: ((Tensor) -> Void)? = nil) throws -> (accuracy: Accuracy, skipped: Int, shift: BatchNormShift?) {
+        let shift = try sample().map { BatchNormShift(model: model, images: $0) }
+        if let warning = shift?.warning { log(warning) }
         guard let folder else {
-            return try (Genie.evaluate(model, on: dataset!, normalization: normalization, batchSize: batchSize, quiet: quiet, logits: logits), 0)
+            return try (Genie.evaluate(model, on: dataset!, normalization: normalization, batchSize: batchSize, quiet: quiet, logits: logits), 0, shift)
         }
         let accuracy = try Genie.evaluate(model, batches: folder, total: count, quiet: quiet, logits: logits)
         try folder.throwIfStopped()
@@ -73,6 +86,6 @@ struct TestData {
             if skipped.count > 5 { log("  ... and \(skipped.count - 5) more") }
         }
         guard accuracy.count > 0 else { throw GenieError("--data '\(name)': no image could be read") }
-        return (accuracy, skipped.count)
+        return (accuracy, skipped.count, shift)
     }
 }

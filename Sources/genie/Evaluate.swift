@@ -25,7 +25,7 @@ struct Evaluate: ParsableCommand {
         } ?? model.load()
         let test = try TestData(data: data, preprocessing: preprocessing, spec: spec, batchSize: batchSize)
         var rows: [Tensor] = []
-        let (accuracy, skipped) = try test.evaluate(net, quiet: json, logits: logits == nil ? nil : { rows.append($0) })
+        let (accuracy, skipped, shift) = try test.evaluate(net, quiet: json, logits: logits == nil ? nil : { rows.append($0) })
         if let logits {
             var file = SafeTensors(metadata: ["arch": spec.arch, "source": quantized ?? model.weights ?? ""])
             file.set("logits", Tensor(shape: [accuracy.count, spec.numClasses], scalars: rows.flatMap(\.scalars)))
@@ -33,6 +33,7 @@ struct Evaluate: ParsableCommand {
         }
         if json {
             var out: [String: Any] = ["arch": spec.arch, "top1": accuracy.top1, "images": accuracy.count, "skipped": skipped]
+            if let shift { out["batchnorm_shift"] = shift.mean }
             if let top5 = accuracy.top5 { out["top5"] = top5 }
             printJSON(out)
         } else {

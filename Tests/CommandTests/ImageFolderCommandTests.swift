@@ -25,6 +25,23 @@ import Tensors
         #expect(abs((json?["top1"] as? Double ?? -1) - top1) < 1e-9 && json?["images"] as? Int == 40, "\(result.stdout)")
     }
 
+    @Test func wrongNormalizationOrStemStrideWarnsAboutBatchNormStatistics() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = ["--data", fixtures.appendingPathComponent("imagefolder").path, "--json"]
+        let right = try genie(["evaluate", "--weights", resnet20] + data, in: folder)
+        #expect(right.status == 0 && !right.stderr.contains("warning"), "\(right)")
+        let wrongNormalization = try genie(["evaluate", "--weights", resnet20, "--mean", "0", "--std", "1"] + data, in: folder)
+        #expect(wrongNormalization.status == 0 && wrongNormalization.stderr.contains("warning: the batch norms see inputs far from the statistics"),
+                "\(wrongNormalization)")
+        let mobilenet = ["evaluate", "--weights", fixtures.appendingPathComponent("torchvision_mobilenet_v2.safetensors").path,
+                         "--arch", "mobilenet_v2", "--width-mult", "0.25"] + data
+        let rightStride = try genie(mobilenet + ["--stem-stride", "2"], in: folder)
+        #expect(rightStride.status == 0 && !rightStride.stderr.contains("warning"), "\(rightStride)")
+        let wrongStride = try genie(mobilenet + ["--stem-stride", "1"], in: folder)
+        #expect(wrongStride.stderr.contains("check --mean/--std, --resize/--crop, --in-channels and the model options (e.g. --stem-stride)"), "\(wrongStride)")
+    }
+
     @Test func corruptFilesAreSkippedAndCounted() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
