@@ -7,20 +7,44 @@ extension PNGImage {
         precondition(newHeight > 0 && newWidth > 0, "cannot resize to \(newHeight)x\(newWidth)")
         var image = self
         if newWidth != width {
-            let plan = ResamplePlan(from: width, to: newWidth)
-            var out = [UInt8](repeating: 0, count: height * newWidth * channels)
-            for y in 0..<height {
-                plan.apply(image.pixels, base: y * width * channels, step: channels, channels: channels,
-                           into: &out, outBase: y * newWidth * channels, outStep: channels)
+            let plan = ResamplePlan(from: width, to: newWidth), c = channels
+            var out = [UInt8](repeating: 0, count: height * newWidth * c)
+            image.pixels.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    for y in 0..<height {
+                        let row = src.baseAddress! + y &* width &* c, outRow = dst.baseAddress! + y &* newWidth &* c
+                        for o in 0..<newWidth {
+                            let (first, count) = plan.bounds[o], w = plan.coefficients.baseAddress! + o &* plan.taps
+                            for k in 0..<c {
+                                var sum = ResamplePlan.half
+                                for t in 0..<count { sum &+= Int32(row[(first &+ t) &* c &+ k]) &* w[t] }
+                                outRow[o &* c &+ k] = ResamplePlan.clip(sum)
+                            }
+                        }
+                    }
+                }
             }
-            image = PNGImage(width: newWidth, height: height, channels: channels, pixels: out)
+            image = PNGImage(width: newWidth, height: height, channels: c, pixels: out)
         }
         if newHeight != height {
-            let plan = ResamplePlan(from: height, to: newHeight)
-            let row = newWidth * channels
-            var out = [UInt8](repeating: 0, count: newHeight * row)
-            for i in 0..<row {
-                plan.apply(image.pixels, base: i, step: row, channels: 1, into: &out, outBase: i, outStep: row)
+            let plan = ResamplePlan(from: height, to: newHeight), rowLength = newWidth * channels
+            var out = [UInt8](repeating: 0, count: newHeight * rowLength)
+            var sums = [Int32](repeating: 0, count: rowLength)
+            image.pixels.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    sums.withUnsafeMutableBufferPointer { acc in
+                        for o in 0..<newHeight {  // whole rows at a time: contiguous, vectorizable
+                            let (first, count) = plan.bounds[o], w = plan.coefficients.baseAddress! + o &* plan.taps
+                            acc.update(repeating: ResamplePlan.half)
+                            for t in 0..<count {
+                                let row = src.baseAddress! + (first &+ t) &* rowLength, weight = w[t]
+                                for i in 0..<rowLength { acc[i] &+= Int32(row[i]) &* weight }
+                            }
+                            let outRow = dst.baseAddress! + o &* rowLength
+                            for i in 0..<rowLength { outRow[i] = ResamplePlan.clip(acc[i]) }
+                        }
+                    }
+                }
             }
             image = PNGImage(width: newWidth, height: newHeight, channels: channels, pixels: out)
         }
@@ -46,26 +70,29 @@ extension PNGImage {
 }
 
 /// PIL's `precompute_coeffs` and `normalize_coeffs_8bpc` for the bilinear filter along one axis.
-struct ResamplePlan {
-    static let precisionBits = 22  // PIL's 32 - 8 - 2
+final class ResamplePlan {
+    static let precisionBits: Int32 = 22  // PIL's 32 - 8 - 2: sums of 8-bit samples fit an Int32
+    static let half: Int32 = 1 << (precisionBits - 1)
     /// The first source index and the count of taps of each output index.
-    var bounds: [(first: Int, count: Int)] = []
-    /// Fixed-point taps, `taps` per output index.
-    var coefficients: [Int] = []
-    var taps = 0
+    let bounds: [(first: Int, count: Int)]
+    /// Fixed-point taps, `taps` per output index (zero past each count).
+    let coefficients: UnsafeMutableBufferPointer<Int32>
+    let taps: Int
 
     init(from inSize: Int, to outSize: Int) {
         let scale = Double(inSize) / Double(outSize)
         let filterScale = max(scale, 1)
         let support = 1.0 * filterScale  // the bilinear (triangle) filter's support is 1
+        let reciprocal = 1.0 / filterScale  // PIL multiplies by the reciprocal: the same rounding
         taps = Int(support.rounded(.up)) * 2 + 1
-        coefficients = [Int](repeating: 0, count: outSize * taps)
+        coefficients = .allocate(capacity: outSize * taps)
+        coefficients.initialize(repeating: 0)
+        var bounds: [(Int, Int)] = []
         for o in 0..<outSize {
             let center = (Double(o) + 0.5) * scale
             let first = max(0, Int(center - support + 0.5))
-            let count = min(inSize, Int(center + support + 0.5)) - first
-            let reciprocal = 1.0 / filterScale  // PIL multiplies by the reciprocal: the same rounding
-            var weights = (0..<max(count, 0)).map { k -> Double in
+            let count = max(0, min(inSize, Int(center + support + 0.5)) - first)
+            var weights = (0..<count).map { k -> Double in
                 let x = abs((Double(k + first) - center + 0.5) * reciprocal)
                 return x < 1 ? 1 - x : 0
             }
@@ -73,21 +100,17 @@ struct ResamplePlan {
             if total != 0 { weights = weights.map { $0 / total } }
             for (k, w) in weights.enumerated() {
                 let fixed = w * Double(1 << ResamplePlan.precisionBits)
-                coefficients[o * taps + k] = Int(w < 0 ? fixed - 0.5 : fixed + 0.5)
+                coefficients[o * taps + k] = Int32(w < 0 ? fixed - 0.5 : fixed + 0.5)
             }
-            bounds.append((first, max(count, 0)))
+            bounds.append((first, count))
         }
+        self.bounds = bounds
     }
 
-    /// Resamples the samples `source[base + i * step + c]` (`c < channels`) into `out[outBase + o * outStep + c]`.
-    func apply(_ source: [UInt8], base: Int, step: Int, channels: Int, into out: inout [UInt8], outBase: Int, outStep: Int) {
-        let bits = ResamplePlan.precisionBits
-        for (o, (first, count)) in bounds.enumerated() {
-            for c in 0..<channels {
-                var sum = 1 << (bits - 1)
-                for k in 0..<count { sum += Int(source[base + (first + k) * step + c]) * coefficients[o * taps + k] }
-                out[outBase + o * outStep + c] = sum <= 0 ? 0 : sum >= 256 << bits ? 255 : UInt8(sum >> bits)
-            }
-        }
+    deinit { coefficients.deallocate() }
+
+    /// PIL's `clip8`: the rounded fixed-point sum as a byte.
+    @inline(__always) static func clip(_ sum: Int32) -> UInt8 {
+        sum <= 0 ? 0 : sum >= 256 << precisionBits ? 255 : UInt8(truncatingIfNeeded: sum >> precisionBits)
     }
 }
