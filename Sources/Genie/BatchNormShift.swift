@@ -13,7 +13,7 @@ public struct BatchNormShift: Sendable {
     public var worst: Double, worstLayer: String
 
     /// Above this mean divergence, `evaluate` and `run` warn. Measured (BENCHMARKS.md, "Image folders"): right
-    /// configurations gave 0.0008 to 0.015, wrong ones 0.055 (a zooming --resize 40 --crop 28) to 1.17.
+    /// configurations gave 0.0015 to 0.018 (on 64 images), wrong ones 0.056 (a zooming --resize 40 --crop 28) to 1.19.
     public static let warningThreshold = 0.05
 
     /// The per-channel KL divergence `KL(N(m, v) || N(running_mean, running_var))` of each batch norm's input
@@ -21,15 +21,16 @@ public struct BatchNormShift: Sendable {
     public init(model: Module, images: Tensor) {
         model.setTraining(false)
         let norms = model.namedModules().compactMap { entry in (entry.module as? BatchNorm2d).map { (entry.path, $0) } }
-        var captured: [Int: Tensor] = [:]
-        let ids = norms.enumerated().map { i, entry in entry.1.addForwardHook { _, input, _ in captured[i] = input } }
+        var captured: [Int: (mean: Tensor, std: Tensor)] = [:]  // moments only: inputs of large models would fill memory
+        let ids = norms.enumerated().map { i, entry in
+            entry.1.addForwardHook { _, input, _ in captured[i] = input.channelMoments(unbiased: false) }
+        }
         withoutGradients { _ = model(images) }
         for (i, entry) in norms.enumerated() { entry.1.removeHook(ids[i]) }
         var divergences: [(String, Double)] = []
         for (i, (path, bn)) in norms.enumerated() {
-            guard let input = captured[i], let runningMean = bn.runningMean?.value.scalars,
+            guard let (m, s) = captured[i], let runningMean = bn.runningMean?.value.scalars,
                   let runningVar = bn.runningVar?.value.scalars else { continue }
-            let (m, s) = input.channelMoments(unbiased: false)
             let means = m.scalars, stds = s.scalars, eps = Double(bn.epsilon)
             var total = 0.0
             for c in means.indices {

@@ -58,10 +58,10 @@ struct TestData {
         (name, count, dataset, folder) = (data, images.count, nil, batches)
     }
 
-    /// Up to 256 model-ready images spread evenly over the set (every class, in class-sorted folders); nil if
+    /// Up to 64 model-ready images spread evenly over the set (every class, in class-sorted folders); nil if
     /// none of them could be read. Throws a configuration error (images of the wrong size) as evaluation would.
     func sample() throws -> Tensor? {
-        let n = min(256, count), spread = (0..<n).map { $0 * count / n }
+        let n = min(64, count), spread = (0..<n).map { $0 * count / n }
         guard let folder else { return try normalization.apply(dataset!.images(at: spread)) }
         let batches = try FolderBatches(folder.folder, indices: spread, batchSize: n, preprocessing: folder.preprocessing)
         let images = batches.batch(0).images
@@ -69,7 +69,7 @@ struct TestData {
         return images.shape[0] > 0 ? images : nil
     }
 
-    /// Top-1/top-5 of `model` on the images, and the batch-norm shift on a sample of them (warned about on
+    /// Top-1/top-5 of `model` on the images, and the batch-norm shift on 64 of them (warned about on
     /// standard error when large); files that could not be read are skipped with a warning (their count in `skipped`).
     func evaluate(_ model: Module, quiet: Bool, logits: ((Tensor) -> Void)? = nil) throws -> (accuracy: Accuracy, skipped: Int, shift: BatchNormShift?) {
         let shift = try sample().map { BatchNormShift(model: model, images: $0) }
