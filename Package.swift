@@ -18,6 +18,7 @@ let package = Package(
         // System libraries: a module map and a shim header each, nothing else.
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         // The only code that touches raw pointers: buffers, threading, oneDNN calls, loops.
         .target(name: "Kernels", dependencies: [
             "CDNNL", .product(name: "RealModule", package: "swift-numerics"),
@@ -29,7 +30,7 @@ let package = Package(
         // The model zoo, with torchvision's state-dict keys.
         .target(name: "Models", dependencies: ["NN"]),
         // Data sets, image files, batching, augmentation.
-        .target(name: "Data", dependencies: ["Tensors", "CZlib"]),
+        .target(name: "Data", dependencies: ["Tensors", "CZlib", "CTurboJPEG"]),
         // GENIE-D, GENIE-M, baselines, evaluation, export.
         .target(name: "Genie", dependencies: ["Kernels", "NN", "Models", "Data"]),
         // The command; run() only calls library functions.

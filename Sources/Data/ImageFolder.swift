@@ -1,78 +1,111 @@
 import Foundation
+import Tensors
 
-/// A folder of PNG images (a user's few-shot data) loaded as a `Dataset`.
+/// The image files of a folder, listed as torchvision's `ImageFolder` lists them: one subfolder per class,
+/// classes in sorted name order giving the label indices, files at any depth below a class folder whose
+/// names end in one of `ImageFile.extensions` (any case), sorted by path. A folder with no subfolders but
+/// image files of its own is read as unlabeled images (label -1), for few-shot calibration.
 ///
-/// Two layouts are understood:
-/// - PNG files directly in the folder: unlabeled images (label -1), in sorted file-name order;
-/// - no PNG files but subfolders holding them (torchvision's `ImageFolder`): one class per
-///   subfolder, classes and files in sorted name order, labels the class indices.
-/// Files whose names do not end in `.png` (any case) and hidden files are ignored.
-public enum ImageFolder {
-    /// How images of another size are treated.
-    public enum Resize: Sendable {
-        /// Images must already have the requested size; another size is an error naming the file.
-        case none
-        /// Images are resized by nearest neighbour (`PNGImage.resizedNearest`, as PIL's NEAREST).
-        case nearest
-    }
+/// Only the paths are held; images are read when asked for (`load`, `FolderBatches`).
+public struct ImageFolder: Sendable {
+    /// The folder listed.
+    public let root: URL
+    /// Every image file, class by class.
+    public let files: [URL]
+    /// The class index of each file (-1 when unlabeled).
+    public let labels: [Int]
+    /// The class names, indexed by label (empty when unlabeled).
+    public let classNames: [String]
 
-    /// Loads the images in `directory` as `[N, channels, height, width]` (served as pixels / 255), converted
-    /// to `channels` (1: ITU-R 601 luma as PIL's `convert("L")`; 3: RGB; alpha is dropped).
-    public static func load(_ directory: URL, channels: Int, size: (height: Int, width: Int),
-                            resize: Resize = .none) throws -> Dataset {
-        guard channels == 1 || channels == 3 else {
-            throw DataError(path: directory.path, reason: "images can be loaded with 1 or 3 channels, not \(channels)")
-        }
-        guard size.height > 0, size.width > 0 else {
-            throw DataError(path: directory.path, reason: "the image size \(size.height)x\(size.width) is not positive")
-        }
-        let (top, others) = try listing(directory)
-        var files: [(URL, Int)] = top.map { ($0, -1) }
-        var classNames: [String] = []
-        if files.isEmpty {
-            for sub in others {
-                guard let (pngs, _) = try? listing(sub), !pngs.isEmpty else { continue }  // files, empty folders
-                files += pngs.map { ($0, classNames.count) }
-                classNames.append(sub.lastPathComponent)
-            }
-        }
-        guard !files.isEmpty else {
-            let seen = others.prefix(5).map(\.lastPathComponent).joined(separator: ", ")
-            throw DataError(path: directory.path, reason: "has no PNG files (nor class subfolders holding them)"
-                + (others.isEmpty ? "; the folder is empty" : "; found \(others.count) other entries: \(seen)\(others.count > 5 ? ", ..." : "")"))
-        }
-        let (h, w) = size
-        let plane = h * w
-        var pixels = [UInt8](repeating: 0, count: files.count * channels * plane)
-        for (k, (url, _)) in files.enumerated() {
-            var image = try PNG.read(url)
-            if image.height != h || image.width != w {
-                guard resize == .nearest else {
-                    throw DataError(path: url.path, reason: "is \(image.height)x\(image.width) (height x width), but the model takes \(h)x\(w); resize it to \(h)x\(w) first")
-                }
-                image = image.resizedNearest(height: h, width: w)
-            }
-            image = image.converted(toChannels: channels)
-            let base = k * channels * plane
-            for i in 0..<plane { for c in 0..<channels { pixels[base + c * plane + i] = image.pixels[i * channels + c] } }
-        }
-        return Dataset(pixels: pixels, shape: [files.count, channels, h, w], labels: files.map(\.1), classNames: classNames)
-    }
-
-    /// The sorted PNG files of `directory` and its other (non-hidden) entries, sorted.
-    static func listing(_ directory: URL) throws -> (pngs: [URL], others: [URL]) {
+    /// Lists `directory`. Throws an error naming it if it is missing, empty, or holds no images, and naming
+    /// the class folder that holds none (torchvision refuses these too).
+    public init(_ directory: URL) throws {
+        root = directory
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
             throw DataError(path: directory.path, reason: "no such folder")
         }
-        guard isDirectory.boolValue else { throw DataError(path: directory.path, reason: "is a file, not a folder of PNG images") }
+        guard isDirectory.boolValue else { throw DataError(path: directory.path, reason: "is a file, not a folder of images") }
+        let entries = try Self.entries(directory)
+        let classes = entries.filter(\.isDirectory).map(\.url)
+        if classes.isEmpty {
+            files = entries.filter { !$0.isDirectory && ImageFile.isImageName($0.url.lastPathComponent) }.map(\.url)
+            guard !files.isEmpty else {
+                let seen = entries.prefix(5).map(\.url.lastPathComponent).joined(separator: ", ")
+                throw DataError(path: directory.path, reason: "holds no class folders and no image files (\(ImageFile.extensions.joined(separator: " ")))"
+                    + (entries.isEmpty ? "; the folder is empty" : "; found \(entries.count) other entries: \(seen)\(entries.count > 5 ? ", ..." : "")"))
+            }
+            labels = Array(repeating: -1, count: files.count)
+            classNames = []
+            return
+        }
+        var files: [URL] = [], labels: [Int] = []
+        for (label, folder) in classes.enumerated() {
+            let found = try Self.images(below: folder)
+            guard !found.isEmpty else {
+                throw DataError(path: folder.path, reason: "class folder \(label) holds no image files (\(ImageFile.extensions.joined(separator: " "))); remove it or add images, since class indices follow the sorted folder names")
+            }
+            files += found
+            labels += Array(repeating: label, count: found.count)
+        }
+        self.files = files
+        self.labels = labels
+        classNames = classes.map(\.lastPathComponent)
+    }
+
+    /// The number of image files.
+    public var count: Int { files.count }
+
+    /// The positions of `n` distinct files drawn uniformly at random (reproducibly from `seed`), in draw
+    /// order, as `Dataset.randomSubset` draws images: the same seed picks the same indices.
+    public func randomIndices(count n: Int, seed: UInt64) throws -> [Int] {
+        guard (1...count).contains(n) else {
+            throw DataError(path: root.path, reason: "holds \(count) images; cannot draw \(n)")
+        }
+        var rng = SeededGenerator(seed: seed)
+        var order = Array(0..<count)
+        for i in 0..<n { order.swapAt(i, i + uniformIndex(count - i, &rng)) }
+        return Array(order.prefix(n))
+    }
+
+    /// The files at `indices` read and preprocessed into a data set in pixel scale (preprocessing's
+    /// normalization is not applied: `Dataset` serves pixels / 255). Any unreadable file is an error naming it.
+    public func load(_ indices: [Int]? = nil, preprocessing: Preprocessing) throws -> Dataset {
+        let chosen = indices ?? Array(files.indices)
+        let p = preprocessing, plane = p.size * p.size
+        var pixels = [UInt8](repeating: 0, count: chosen.count * p.channels * plane)
+        for (k, i) in chosen.enumerated() {
+            let image = try p.pixels(ImageFile.read(files[i]), path: files[i].path)
+            for j in 0..<plane { for c in 0..<p.channels { pixels[(k * p.channels + c) * plane + j] = image.pixels[j * p.channels + c] } }
+        }
+        return Dataset(pixels: pixels, shape: [chosen.count, p.channels, p.size, p.size], labels: chosen.map { labels[$0] },
+                       classNames: classNames)
+    }
+
+    /// The entries of `directory`, sorted by name, with whether each is a folder (links followed, as `os.walk(followlinks=True)`).
+    static func entries(_ directory: URL) throws -> [(url: URL, isDirectory: Bool)] {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
             throw DataError(path: directory.path, reason: "cannot be listed (\(error.localizedDescription))")
         }
-        let visible = names.filter { !$0.hasPrefix(".") }.sorted()
-        let pngs = visible.filter { $0.lowercased().hasSuffix(".png") }
-        return (pngs.map { directory.appendingPathComponent($0) },
-                visible.filter { !$0.lowercased().hasSuffix(".png") }.map { directory.appendingPathComponent($0) })
+        return names.sorted().map { name in
+            let url = directory.appendingPathComponent(name)
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
+            return (url, isDirectory.boolValue)
+        }
+    }
+
+    /// The image files at any depth below `folder`, ordered as torchvision's `sorted(os.walk(folder))`: by
+    /// folder path, then by file name.
+    static func images(below folder: URL) throws -> [URL] {
+        var byFolder: [(String, [URL])] = []
+        var pending = [folder]
+        while let current = pending.popLast() {
+            let entries = try entries(current)
+            byFolder.append((current.path, entries.filter { !$0.isDirectory && ImageFile.isImageName($0.url.lastPathComponent) }.map(\.url)))
+            pending += entries.filter(\.isDirectory).map(\.url)
+        }
+        return byFolder.sorted { $0.0 < $1.0 }.flatMap(\.1)
     }
 }

@@ -27,16 +27,27 @@ func topKHits(_ logits: Tensor, labels: [Int], k: Int) -> Int {
 /// each batch's logits in order.
 public func evaluate(_ model: Module, on dataset: Dataset, normalization: Normalization, batchSize: Int = 500,
                      quiet: Bool = false, logits observe: ((Tensor) -> Void)? = nil) throws -> Accuracy {
-    model.setTraining(false)
     let sampler = try BatchSampler(dataset, batchSize: batchSize, normalization: normalization)
-    let bar = ProgressBar("evaluate", total: dataset.count, unit: "img", quiet: quiet)
+    return try evaluate(model, batches: sampler, total: dataset.count, quiet: quiet, logits: observe)
+}
+
+/// Evaluates `model` in eval mode on `batches` of model-ready inputs (e.g. an image folder's `FolderBatches`);
+/// `total` sizes the progress bar. Labels must be below the model's class count; `logits` sees each batch's logits.
+public func evaluate<Batches: Sequence>(_ model: Module, batches: Batches, total: Int, quiet: Bool = false,
+                                        logits observe: ((Tensor) -> Void)? = nil) throws -> Accuracy
+where Batches.Element == (images: Tensor, labels: [Int]) {
+    model.setTraining(false)
+    let bar = ProgressBar("evaluate", total: total, unit: "img", quiet: quiet)
     var top1 = 0, top5 = 0, seen = 0, classes = 0
     try withoutGradients {
-        for (images, labels) in sampler {
+        for (images, labels) in batches {
             let logits = model(images)
             classes = logits.shape[1]
             guard logits.scalars.allSatisfy(\.isFinite) else {
                 throw GenieError("the model produced NaN or infinite logits on test images \(seen)..<\(seen + labels.count)")
+            }
+            guard labels.allSatisfy({ (0..<classes).contains($0) }) else {
+                throw GenieError("a test label is outside the model's \(classes) classes (labels \(labels.min()!)...\(labels.max()!))")
             }
             observe?(logits)
             top1 += topKHits(logits, labels: labels, k: 1)

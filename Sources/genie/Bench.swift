@@ -1,4 +1,6 @@
 import ArgumentParser
+import Data
+import Foundation
 import Genie
 import Models
 
@@ -6,8 +8,10 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Images per second of the engine on a workload (compare with scripts/peer_bench.py).")
 
-    @Option(help: "forward, distill, train, reconstruct, or conv (GFLOP/s of the 16-channel conv layer and of sgemm).")
+    @Option(help: "forward, distill, train, reconstruct, conv (GFLOP/s of the 16-channel conv layer and of sgemm), or loader (--data).")
     var workload: String
+    @Option(help: "loader: the image folder read (RGB, ImageNet's mean and std), compare with scripts/peer_loader.py.") var data: String?
+    @OptionGroup var preprocessing: PreprocessingOptions
     @Option(help: "Architecture.") var arch = "resnet20"
     @Option(help: "Batch size (default 128; 32 for reconstruct).") var batch: Int?
     @Option(help: "Timed iterations (after 3 warm-up ones).") var iterations = 10
@@ -16,6 +20,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         guard iterations >= 1 else { throw ValidationError("--iterations must be positive") }
         if workload == "conv" { return runConvolution() }
+        if workload == "loader" { return try runLoader() }
         guard let workload = BenchWorkload(rawValue: workload) else {
             throw ValidationError("--workload must be one of \(BenchWorkload.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -29,6 +34,28 @@ struct Bench: ParsableCommand {
         } else {
             print(String(format: "%@ %@ batch %d: %.1f images/s (median %.2f ms over %d iterations), peak RSS %.0f MB",
                          workload.rawValue, arch, batch, r.imagesPerSecond, r.medianSeconds * 1000, iterations, r.peakResidentMegabytes))
+        }
+    }
+
+    /// Reads the whole `--data` folder once in batches (decoding, resizing, cropping, normalizing) and reports images/s.
+    func runLoader() throws {
+        guard let data else { throw ValidationError("--workload loader needs --data DIR") }
+        guard let size = preprocessing.crop ?? preprocessing.resize else { throw ValidationError("--workload loader needs --crop N (or --resize N)") }
+        var spec = ModelSpec(arch: arch)
+        (spec.inChannels, spec.imageSize, spec.mean, spec.std) = (3, size, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+        let folder = try ImageFolder(URL(fileURLWithPath: data))
+        let batches = try FolderBatches(folder, batchSize: batch ?? 64, preprocessing: preprocessing.preprocessing(spec))
+        let start = Date()
+        var images = 0
+        for (batch, _) in batches { images += batch.shape[0] }
+        try batches.throwIfStopped()
+        let seconds = Date().timeIntervalSince(start)
+        if json {
+            printJSON(["workload": "loader", "images": images, "skipped": batches.skipped.count, "seconds": seconds,
+                       "images_per_second": Double(images) / seconds, "peak_rss_mb": peakResidentMegabytes()])
+        } else {
+            print(String(format: "loader: %d images in %.2f s, %.1f images/s, peak RSS %.0f MB", images, seconds,
+                         Double(images) / seconds, peakResidentMegabytes()))
         }
     }
 

@@ -9,14 +9,20 @@ import Tensors
 /// Where calibration images come from.
 struct CalibrationOptions: ParsableArguments {
     @Option(help: "Distilled images from `genie distill` (zero-shot).") var calib: String?
-    @Option(help: "Few-shot: this many random Fashion-MNIST training images.") var real: Int?
-    @Option(help: "Few-shot: a folder of PNG images.") var realFolder: String?
+    @Option(help: "Few-shot: this many random Fashion-MNIST training images (or, with --real-folder, random images of the folder).")
+    var real: Int?
+    @Option(help: "Few-shot: a folder of JPEG/PNG images (flat, or one subfolder per class), all of them or --real N picked by --seed.")
+    var realFolder: String?
+    @OptionGroup var preprocessing: PreprocessingOptions
     @Option(help: "Baseline: this many standard-normal images.") var noise: Int?
 
     /// The calibration tensor in the model's normalized input space.
     func load(spec: ModelSpec, seed: UInt64) throws -> Tensor {
-        let given = [calib != nil, real != nil, realFolder != nil, noise != nil].filter { $0 }.count
-        guard given == 1 else { throw ValidationError("give exactly one of --calib FILE, --real N, --real-folder DIR, --noise N") }
+        let given = [calib != nil, real != nil || realFolder != nil, noise != nil].filter { $0 }.count
+        guard given == 1 else { throw ValidationError("give exactly one of --calib FILE, --real N, --real-folder DIR [--real N], --noise N") }
+        guard realFolder != nil || (preprocessing.resize == nil && preprocessing.crop == nil) else {
+            throw ValidationError("--resize and --crop apply to image files (--real-folder DIR)")
+        }
         let normalization = Normalization(mean: spec.mean, std: spec.std)
         if let calib {
             let file = try SafeTensors(contentsOf: URL(fileURLWithPath: calib))
@@ -24,16 +30,18 @@ struct CalibrationOptions: ParsableArguments {
             try checkCalibration(images, spec: spec, source: "--calib '\(calib)'")
             return images
         }
-        if let real {
-            try checkCalibrationCount(real, source: "--real")
-            return try normalization.apply(FashionMNIST.load(split: .train).randomSubset(count: real, seed: seed).images)
-        }
         if let realFolder {
-            let images = try ImageFolder.load(URL(fileURLWithPath: realFolder), channels: spec.inChannels,
-                                              size: (spec.imageSize, spec.imageSize))
+            let folder = try ImageFolder(URL(fileURLWithPath: realFolder))
+            if let real { try checkCalibrationCount(real, source: "--real") }
+            let indices = try real.map { try folder.randomIndices(count: $0, seed: seed) }
+            let images = try folder.load(indices, preprocessing: preprocessing.preprocessing(spec))
             let calibration = try normalization.apply(images.images)
             try checkCalibration(calibration, spec: spec, source: "--real-folder '\(realFolder)'")
             return calibration
+        }
+        if let real {
+            try checkCalibrationCount(real, source: "--real")
+            return try normalization.apply(FashionMNIST.load(split: .train).randomSubset(count: real, seed: seed).images)
         }
         var rng = SeededGenerator(seed: seed)
         guard let noise else { throw ValidationError("give exactly one of --calib FILE, --real N, --real-folder DIR, --noise N") }

@@ -18,6 +18,9 @@ struct Run: ParsableCommand {
     @Option(help: "Reconstruction iterations per unit (default: the preset's).") var iterations: Int?
     @Option(help: "Run folder (images, grid, quantized model, report).") var out = "runs/genie"
     @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(help: "An image folder in torchvision's ImageFolder layout to measure accuracy on (default: Fashion-MNIST's test set).")
+    var data: String?
+    @OptionGroup var preprocessing: PreprocessingOptions
     @Flag(help: "Print one JSON object with the result.") var json = false
 
     /// The budgets: (images, distillation iterations, reconstruction iterations per unit).
@@ -35,11 +38,10 @@ struct Run: ParsableCommand {
         if options.weights == nil { options.weights = Run.bundledModel }
         let (spec, net) = try options.load()
         let folder = try createFolder(out, flag: "--out")
-        let test = try FashionMNIST.load(split: .test)
-        let normalization = Normalization(mean: spec.mean, std: spec.std)
+        let test = try TestData(data: data, preprocessing: preprocessing, spec: spec, batchSize: 500)
         let start = Date()
         log("[1/4] full-precision accuracy")
-        let fp = try evaluate(net, on: test, normalization: normalization, quiet: json)
+        let fp = try test.evaluate(net, quiet: json).accuracy
 
         log("[2/4] GENIE-D: distilling \(budget.images) images, \(budget.distill) iterations per batch")
         var distill = DistillConfig()
@@ -65,11 +67,11 @@ struct Run: ParsableCommand {
         try? FileManager.default.removeItem(at: folder.appendingPathComponent("quantized.checkpoint"))
 
         log("[4/4] quantized accuracy")
-        let q = try evaluate(quantized, on: test, normalization: normalization, quiet: json)
+        let q = try test.evaluate(quantized, quiet: json).accuracy
         let seconds = Date().timeIntervalSince(start)
         let report: [String: Any] = [
             "arch": spec.arch, "wbits": wbits, "abits": abits, "preset": preset, "seed": seed,
-            "fp_top1": fp.top1, "quant_top1": q.top1, "images": budget.images, "distill_iterations": budget.distill,
+            "fp_top1": fp.top1, "quant_top1": q.top1, "test_data": test.name, "test_images": fp.count, "images": budget.images, "distill_iterations": budget.distill,
             "reconstruction_iterations": budget.reconstruct, "seconds": seconds,
             "distill_initial_loss": set.initialLosses, "distill_final_loss": set.finalLosses,
         ]
@@ -78,7 +80,7 @@ struct Run: ParsableCommand {
         let markdown = """
             # GENIE zero-shot quantization: \(spec.arch) W\(wbits)A\(abits)
 
-            | model | top-1 (Fashion-MNIST test) |
+            | model | top-1 (\(test.name), \(fp.count) images) |
             |---|---|
             | full precision | \(String(format: "%.2f", fp.top1))% |
             | GENIE W\(wbits)A\(abits) (zero-shot) | \(String(format: "%.2f", q.top1))% |

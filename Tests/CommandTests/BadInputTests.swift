@@ -122,22 +122,35 @@ let badInputs: [BadInput] = [
              quantize(["--calib", "calib.safetensors"], files: writeCalibration([32, 1, 28, 28], value: .nan))),
     BadInput("--noise not a multiple of 32", says: ["--noise", "20 calibration images", "multiple of 32"], quantize(["--noise", "20"])),
     // Image folders.
-    BadInput("empty image folder", says: ["images", "has no PNG files", "the folder is empty"],
+    BadInput("empty image folder", says: ["images", "holds no class folders and no image files", "the folder is empty"],
              quantize(["--real-folder", "images"]) { try FileManager.default.createDirectory(at: $0.appendingPathComponent("images"), withIntermediateDirectories: true) }),
-    BadInput("folder without images", says: ["images", "has no PNG files", "notes.txt"], quantize(["--real-folder", "images"]) { folder in
+    BadInput("folder without images", says: ["images", "holds no class folders and no image files", "notes.txt"], quantize(["--real-folder", "images"]) { folder in
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("images"), withIntermediateDirectories: true)
         try Data("hello".utf8).write(to: folder.appendingPathComponent("images/notes.txt"))
     }),
-    BadInput("a .png that is not a PNG", says: ["images/a.png", "is not a PNG"], quantize(["--real-folder", "images"]) { folder in
+    BadInput("a .png that is not a PNG", says: ["images/a.png", "is of an unknown type; only JPEG and PNG images can be read"], quantize(["--real-folder", "images"]) { folder in
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("images"), withIntermediateDirectories: true)
         try Data("hello".utf8).write(to: folder.appendingPathComponent("images/a.png"))
     }),
-    BadInput("image of the wrong size", says: ["images/a.png", "is 10x12", "takes 28x28"], quantize(["--real-folder", "images"]) { folder in
+    BadInput("image of the wrong size", says: ["images/a.png", "is 10x12", "takes 28x28", "pass --resize and --crop"], quantize(["--real-folder", "images"]) { folder in
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("images"), withIntermediateDirectories: true)
         try PNG.write(PNGImage(width: 12, height: 10, channels: 1, pixels: .init(repeating: 7, count: 120)),
                       to: folder.appendingPathComponent("images/a.png"))
     }),
     BadInput("missing image folder", says: ["absent", "no such folder"], quantize(["--real-folder", "absent"])),
+    BadInput("a truncated JPEG among calibration images", says: ["images/a.jpg", "JPEG file is truncated"], quantize(["--real-folder", "images"]) { folder in
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("images"), withIntermediateDirectories: true)
+        let jpeg = try Data(contentsOf: repository.appendingPathComponent("Tests/Fixtures/imagefolder/0/t00019.jpg"))
+        try jpeg.prefix(jpeg.count / 2).write(to: folder.appendingPathComponent("images/a.jpg"))
+    }),
+    BadInput("--real N larger than the folder", says: ["images", "holds 1 images; cannot draw 32"], quantize(["--real-folder", "images", "--real", "32"]) { folder in
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("images"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: repository.appendingPathComponent("Tests/Fixtures/imagefolder/0/t00019.jpg"),
+                                         to: folder.appendingPathComponent("images/a.jpg"))
+    }),
+    BadInput("--resize without image files", status: 64, says: ["--resize and --crop apply to image files (--data DIR)"]) { _ in
+        ["evaluate", "--weights", resnet20, "--resize", "32"]
+    },
     // Data set files.
     BadInput("missing Fashion-MNIST files", says: ["t10k-images-idx3-ubyte", "missing", "apt-get install dataset-fashion-mnist"],
              environment: { ["GENIE_FASHION_MNIST_DIR": $0.path] }) { _ in ["evaluate", "--weights", resnet20] },

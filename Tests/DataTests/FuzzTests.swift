@@ -34,6 +34,24 @@ import Data
         #expect(accepted > 1000)  // the mutations do reach the decoder's later stages
     }
 
+    @Test func jpegDecoderSurvivesMutations() throws {
+        // Baseline, progressive, gray, CMYK and 4:4:4/4:2:2 files; after decoding, the resize and crop run too.
+        let seeds = try ImageFolder(fixturesDirectory.appendingPathComponent("imagefolder_rgb")).files
+            .filter { $0.pathExtension.lowercased().hasPrefix("jp") }.map { [UInt8](try Data(contentsOf: $0)) }
+        #expect(seeds.count == 5)
+        var fuzz = Mutator(seed: 5)
+        var accepted = 0
+        for i in 0..<6000 {
+            let seed = seeds[i % seeds.count]
+            // Length fields of the first markers (SOI at 0, then marker + 2-byte length): mutate whole words there.
+            let bytes = fuzz.mutate(seed, fields: jpegMarkerOffsets(seed))
+            guard let image = try? ImageFile.decode(bytes) else { continue }
+            accepted += 1
+            _ = image.converted(toChannels: 1).resizedBilinear(height: 1 + fuzz.below(40), width: 1 + fuzz.below(40)).centerCropped(1 + fuzz.below(30))
+        }
+        #expect(accepted > 500)  // mutations reach the entropy decoder and the conversions, not only the header checks
+    }
+
     @Test func idxParserSurvivesMutations() {
         let seeds = [IDX.serialize(IDXArray(shape: [4, 5, 3], bytes: testBytes(60, seed: 1))),
                      IDX.serialize(IDXArray(shape: [9], bytes: testBytes(9, seed: 2)))]
@@ -125,6 +143,17 @@ struct Mutator {
         out[1] = UInt8(truncatingIfNeeded: newLength >> 8)
         return out
     }
+}
+
+/// Offsets of the markers of a JPEG file up to its first scan (each marker's 2 bytes and its 2-byte length).
+func jpegMarkerOffsets(_ jpeg: [UInt8]) -> [Int] {
+    var out: [Int] = [], o = 2
+    while o + 4 <= jpeg.count, jpeg[o] == 0xFF {
+        out.append(o)
+        if jpeg[o + 1] == 0xDA { break }  // start of scan: entropy-coded data follows
+        o += 2 + (Int(jpeg[o + 2]) << 8 | Int(jpeg[o + 3]))
+    }
+    return out
 }
 
 /// Offsets of the chunk-length fields of a PNG file (and of IHDR's width and height).

@@ -1,0 +1,131 @@
+import Dispatch
+import Foundation
+import Tensors
+
+/// Batches of an image folder read as they are needed: each batch's files are decoded and preprocessed in
+/// parallel on every core, and the next batch is prepared while the caller works on the current one, so
+/// memory holds two batches whatever the folder's size.
+///
+/// A file that cannot be read (corrupt, truncated, of another type or size) is skipped, not fatal: the
+/// batch is shorter, and `skipped` lists it with the reason (an evaluation of 50,000 files goes on past
+/// one bad file and says how many it left out).
+public final class FolderBatches: Sequence, @unchecked Sendable {
+    /// The folder read.
+    public let folder: ImageFolder
+    /// The file positions read, in this order.
+    public let indices: [Int]
+    /// Images per batch (fewer where files were skipped, and in the last batch).
+    public let batchSize: Int
+    /// How each image becomes the model's input (normalization included).
+    public let preprocessing: Preprocessing
+    private let lock = NSLock()
+    private var skips: [DataError] = []
+    private var fatal: DataError?
+
+    /// Batches of the files at `indices` (default: all, in folder order).
+    public init(_ folder: ImageFolder, indices: [Int]? = nil, batchSize: Int, preprocessing: Preprocessing) throws {
+        guard batchSize >= 1 else { throw DataError(path: "--batch-size", reason: "must be at least 1, got \(batchSize)") }
+        self.folder = folder
+        self.indices = indices ?? Array(folder.files.indices)
+        self.batchSize = batchSize
+        self.preprocessing = try preprocessing.validated()
+    }
+
+    /// The files skipped so far, each error naming its file.
+    public var skipped: [DataError] { lock.withLock { skips } }
+
+    /// Throws the error that ended the iteration early: a file readable but not of the model's size after
+    /// preprocessing (a configuration error, not one bad file: `--resize`/`--crop` are missing or wrong).
+    public func throwIfStopped() throws {
+        if let fatal = lock.withLock({ fatal }) { throw fatal }
+    }
+
+    /// Batch `b`: `(images [n, C, H, W] normalized, labels)` for the files that could be read.
+    public func batch(_ b: Int) -> (images: Tensor, labels: [Int]) {
+        let positions = Array(indices[(b * batchSize)..<Swift.min(indices.count, (b + 1) * batchSize)])
+        let p = preprocessing, size = p.channels * p.size * p.size
+        let out = Tensor(uninitializedShape: [positions.count, p.channels, p.size, p.size])
+        let ok = UnsafeMutableBufferPointer<Bool>.allocate(capacity: positions.count)
+        defer { ok.deallocate() }
+        let base = SendablePointer<Float>(out.buffer.pointer), flags = SendablePointer<Bool>(ok.baseAddress!)
+        withExtendedLifetime(out) {
+            DispatchQueue.concurrentPerform(iterations: positions.count) { k in
+                let url = folder.files[positions[k]]
+                flags.pointer[k] = false
+                let image: PNGImage
+                do { image = try ImageFile.read(url) } catch {
+                    let failure = error as? DataError ?? DataError(path: url.path, reason: "\(error)")
+                    lock.withLock { skips.append(failure) }
+                    return
+                }
+                do {
+                    p.write(try p.pixels(image, path: url.path), into: base.pointer + k * size)
+                    flags.pointer[k] = true
+                } catch {
+                    let failure = error as? DataError ?? DataError(path: url.path, reason: "\(error)")
+                    lock.withLock { if fatal == nil { fatal = failure } }
+                }
+            }
+        }
+        let kept = (0..<positions.count).filter { ok[$0] }
+        let labels = kept.map { folder.labels[positions[$0]] }
+        if kept.count == positions.count { return (out, labels) }
+        let compact = Tensor(uninitializedShape: [kept.count, p.channels, p.size, p.size])
+        withExtendedLifetime((out, compact)) {
+            for (k, i) in kept.enumerated() { (compact.buffer.pointer + k * size).update(from: out.buffer.pointer + i * size, count: size) }
+        }
+        return (compact, labels)
+    }
+
+    /// The number of batches.
+    public var batchCount: Int { (indices.count + batchSize - 1) / batchSize }
+
+    /// Iterates over the batches, preparing each next one on a background thread.
+    public func makeIterator() -> Iterator { Iterator(batches: self) }
+
+    /// The batches in order, one prepared ahead.
+    public struct Iterator: IteratorProtocol {
+        let batches: FolderBatches
+        var position = 0
+        var ahead: Prefetch?
+
+        /// The next batch (possibly shorter than `batchSize` after skips; never empty), or nil at the end
+        /// (or at an error `throwIfStopped` throws).
+        public mutating func next() -> (images: Tensor, labels: [Int])? {
+            while position < batches.batchCount {
+                if batches.lock.withLock({ batches.fatal != nil }) { return nil }
+                let current = ahead ?? Prefetch(batches, position)
+                position += 1
+                ahead = position < batches.batchCount ? Prefetch(batches, position) : nil
+                let batch = current.wait()
+                if batches.lock.withLock({ batches.fatal != nil }) { return nil }
+                if !batch.labels.isEmpty { return batch }
+            }
+            return nil
+        }
+    }
+
+    /// One batch being prepared on a background thread.
+    final class Prefetch: @unchecked Sendable {
+        private let done = DispatchSemaphore(value: 0)
+        private var result: (images: Tensor, labels: [Int])?
+
+        init(_ batches: FolderBatches, _ index: Int) {
+            DispatchQueue.global().async { [self] in
+                result = batches.batch(index)
+                done.signal()
+            }
+        }
+
+        func wait() -> (images: Tensor, labels: [Int]) {
+            done.wait()
+            return result!
+        }
+    }
+}
+
+/// A pointer handed to the workers of one `concurrentPerform`, each writing its own part.
+struct SendablePointer<T>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
+}
