@@ -6,18 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.build/k8s-venv
-if ! "$venv/bin/kubernetes-validate" --version >/dev/null 2>&1; then
-    rm -rf "$venv"
-    if ! /usr/bin/python3 -m venv "$venv" 2>/dev/null; then  # a fresh Debian lacks python3-venv (ensurepip)
-        sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo="sudo"
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
-        rm -rf "$venv"
-        /usr/bin/python3 -m venv "$venv"
-    fi
-    "$venv/bin/pip" install -q --disable-pip-version-check kubernetes-validate==1.37.0
-fi
+source scripts/python_venv.sh
+python_venv "$venv" "kubernetes_validate, yaml" kubernetes-validate==1.37.0
 "$venv/bin/kubernetes-validate" --strict deploy/kubernetes/*.yaml
 "$venv/bin/python" - deploy/kubernetes/distill-job.yaml deploy/kubernetes/quantize-job.yaml <<'PY'
 import sys, yaml

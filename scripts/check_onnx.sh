@@ -15,18 +15,8 @@ models=(
 
 genie=.build/release/genie
 venv=.build/onnx-venv
-if ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
-    rm -rf "$venv"
-    if ! /usr/bin/python3 -m venv "$venv" 2>/dev/null; then  # a fresh Debian lacks python3-venv (ensurepip)
-        sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo="sudo"
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
-        rm -rf "$venv"
-        /usr/bin/python3 -m venv "$venv"
-    fi
-    "$venv/bin/pip" install -q --disable-pip-version-check onnx onnxruntime numpy
-fi
+source scripts/python_venv.sh
+python_venv "$venv" "onnx, onnxruntime, numpy" onnx onnxruntime numpy
 
 work=$(mktemp -d /tmp/genie-onnx.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -29,6 +29,13 @@ public final class ActivationQuantizer {
         rng = SeededGenerator(seed: 0)
     }
 
+    /// What makes the quantizer unfit for a quantized-model file, if anything: a step size that is not positive
+    /// and finite. The one rule for the file's writer and its reader (as `WeightQuantizer.invalidity`).
+    public var invalidity: String? {
+        guard let s = scale?.value.item, !(s.isFinite && s > 0) else { return nil }
+        return "activation step size \(s) is not positive and finite"
+    }
+
     /// Restarts the QDrop mask stream.
     public func reseed(_ seed: UInt64) { rng = SeededGenerator(seed: seed) }
 

@@ -30,9 +30,7 @@ public enum QuantizedModelFile {
                 row.weightBits = wq.bits
             }
             if let aq = layer.inputQuantizer, layer.quantizesInput, let scale = aq.scale {
-                guard scale.value.item.isFinite, scale.value.item > 0 else {
-                    throw GenieError("cannot save the quantized model: layer \(path): activation step size \(scale.value.item) is not positive and finite")
-                }
+                if let problem = aq.invalidity { throw GenieError("cannot save the quantized model: layer \(path): \(problem)") }
                 let id = activations.firstIndex { $0 === aq } ?? { activations.append(aq); return activations.count - 1 }()
                 file.set("activation.\(id).scale", scale.value)
                 file.entries["activation.\(id).signed"] = .init(dtype: .u8, shape: [], bytes: [aq.signed ? 1 : 0])
@@ -78,11 +76,13 @@ public enum QuantizedModelFile {
             if let id = row.inputQuantizer, let bits = row.inputBits {
                 guard (2...8).contains(bits) else { throw fail("layer \(path): input bits \(bits) outside 2...8") }
                 if activations[id] == nil {
-                    guard let scale = try? file.tensor("activation.\(id).scale"), scale.count == 1, scale.item.isFinite,
-                          scale.item > 0, let signed = file.entries["activation.\(id).signed"] else {
-                        throw fail("misses activation quantizer \(id) or its step size is not one positive number")
+                    guard let scale = try? file.tensor("activation.\(id).scale"), scale.count == 1,
+                          let signed = file.entries["activation.\(id).signed"] else {
+                        throw fail("misses activation quantizer \(id) or its step size is not one number")
                     }
-                    activations[id] = ActivationQuantizer(bits: bits, scale: scale.item, signed: signed.bytes.first == 1)
+                    let restored = ActivationQuantizer(bits: bits, scale: scale.item, signed: signed.bytes.first == 1)
+                    if let problem = restored.invalidity { throw fail("activation quantizer \(id): \(problem)") }
+                    activations[id] = restored
                 }
                 quantizer = activations[id]
             }

@@ -192,8 +192,8 @@ public final class Reconstructor {
             if let problem = layer.weightQuantizer!.invalidity {
                 throw GenieError("unit \(unit + 1)/\(units.count) '\(units[unit])': layer \(path): weight quantizer \(problem)")
             }
-            if let s = layer.inputQuantizer?.scale?.value.item, !(s.isFinite && s > 0) {
-                throw GenieError("unit \(unit + 1)/\(units.count) '\(units[unit])': layer \(path): activation step size \(s) is not positive and finite")
+            if let problem = layer.inputQuantizer?.invalidity {
+                throw GenieError("unit \(unit + 1)/\(units.count) '\(units[unit])': layer \(path): \(problem)")
             }
         }
     }
