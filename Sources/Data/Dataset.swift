@@ -92,10 +92,7 @@ public struct Dataset: Sendable {
         guard (0...count).contains(n) else {
             throw DataError(path: "<dataset>", reason: "cannot draw \(n) images from a data set of \(count)")
         }
-        var rng = SeededGenerator(seed: seed)
-        var order = Array(0..<count)
-        for i in 0..<n { order.swapAt(i, i + uniformIndex(count - i, &rng)) }
-        return subset(Array(order.prefix(n)))
+        return subset(randomDraw(n, of: count, seed: seed))
     }
 
     /// How many images carry each label `0..<classNames.count` (unlabeled and out-of-range labels are not counted).
@@ -104,6 +101,15 @@ public struct Dataset: Sendable {
         for l in labels where counts.indices.contains(l) { counts[l] += 1 }
         return counts
     }
+}
+
+/// `n` distinct positions of `0..<count` drawn uniformly at random from `seed` (a partial Fisher-Yates shuffle),
+/// in draw order: the one draw of `Dataset.randomSubset` and `ImageFolder.randomIndices`.
+func randomDraw(_ n: Int, of count: Int, seed: UInt64) -> [Int] {
+    var rng = SeededGenerator(seed: seed)
+    var order = Array(0..<count)
+    for i in 0..<n { order.swapAt(i, i + uniformIndex(count - i, &rng)) }
+    return Array(order.prefix(n))
 }
 
 /// A uniform integer in `0..<n` (`n > 0`): Lemire's multiply-high, bias below 2^-32 for any data set size.

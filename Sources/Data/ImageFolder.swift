@@ -62,10 +62,7 @@ public struct ImageFolder: Sendable {
         guard (1...count).contains(n) else {
             throw DataError(path: root.path, reason: "holds \(count) images; cannot draw \(n)")
         }
-        var rng = SeededGenerator(seed: seed)
-        var order = Array(0..<count)
-        for i in 0..<n { order.swapAt(i, i + uniformIndex(count - i, &rng)) }
-        return Array(order.prefix(n))
+        return randomDraw(n, of: count, seed: seed)
     }
 
     /// The files at `indices` read and preprocessed into a data set in pixel scale (preprocessing's

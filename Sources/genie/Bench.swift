@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
 
     @Option(help: "forward, distill, train, reconstruct, conv (GFLOP/s of the 16-channel conv layer and of sgemm), or loader (--data).")
     var workload: String
-    @Option(help: "loader: the image folder read (RGB, ImageNet's mean and std), compare with scripts/peer_loader.py.") var data: String?
+    @Option(help: "loader: the image folder read (RGB, ImageNet's mean and std), compare with scripts/bench_loader.sh, which runs torchvision's loader beside it.") var data: String?
     @OptionGroup var preprocessing: PreprocessingOptions
     @Option(help: "Architecture.") var arch = "resnet20"
     @Option(help: "Batch size (default 128; 32 for reconstruct).") var batch: Int?
