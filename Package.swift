@@ -5,7 +5,7 @@ let package = Package(
     name: "genie-swift",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "genie", targets: ["genie"]),
+        .executable(name: "genie", targets: ["GenieCLI"]),
         .library(name: "Genie", targets: ["Genie"]),
     ],
     dependencies: [
@@ -33,8 +33,9 @@ let package = Package(
         .target(name: "Data", dependencies: ["Tensors", "CZlib", "CTurboJPEG"]),
         // GENIE-D, GENIE-M, baselines, evaluation, export.
         .target(name: "Genie", dependencies: ["Kernels", "NN", "Models", "Data"]),
-        // The command; run() only calls library functions.
-        .executableTarget(name: "genie", dependencies: [
+        // The command `genie`; run() only calls library functions. Not named `genie`: on a case-insensitive file
+        // system its folder and module would be the library's (`Genie`).
+        .executableTarget(name: "GenieCLI", dependencies: [
             "Genie", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Shared test helpers: gradient checks and fixture loading.
