@@ -161,10 +161,6 @@ def main():
     write_png(os.path.join(OUT, "interlaced.png"), 4, 3, 0, 8, [bytes(4)] * 3, interlace=1)
     # A 16-bit gray file the reader must reject with a clear message.
     Image.frombytes("I;16", (4, 3), bytes(range(24))).save(os.path.join(OUT, "gray16.png"))
-    # Nearest-neighbour resizes of the RGB image, up and down.
-    for w, h in [(28, 28), (10, 7)]:
-        r = images["rgb8"].resize((w, h), Image.NEAREST)
-        expected[f"rgb8.nearest{h}x{w}"] = torch.tensor(list(r.tobytes()), dtype=torch.uint8).reshape(h, w, 3)
     save(os.path.join(FIXTURES, "png_expected.safetensors"), expected)
 
 

@@ -50,21 +50,4 @@ public struct PNGImage: Sendable, Equatable {
         }
         return PNGImage(width: width, height: height, channels: target, pixels: out)
     }
-
-    /// The image resized to `height` x `width` by nearest neighbour, as PIL's `resize(..., NEAREST)`:
-    /// output pixel `x` takes source pixel `floor((x + 0.5) * sourceWidth / width)`.
-    public func resizedNearest(height newHeight: Int, width newWidth: Int) -> PNGImage {
-        precondition(newHeight > 0 && newWidth > 0, "cannot resize to \(newHeight)x\(newWidth)")
-        if newHeight == height && newWidth == width { return self }
-        func source(_ i: Int, _ from: Int, _ to: Int) -> Int { min(from - 1, (2 * i + 1) * from / (2 * to)) }
-        let xs = (0..<newWidth).map { source($0, width, newWidth) }
-        var out = [UInt8](repeating: 0, count: newHeight * newWidth * channels)
-        for y in 0..<newHeight {
-            let sy = source(y, height, newHeight)
-            for x in 0..<newWidth {
-                for c in 0..<channels { out[(y * newWidth + x) * channels + c] = pixels[(sy * width + xs[x]) * channels + c] }
-            }
-        }
-        return PNGImage(width: newWidth, height: newHeight, channels: channels, pixels: out)
-    }
 }

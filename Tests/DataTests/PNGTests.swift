@@ -21,12 +21,6 @@ import Data
         #expect(image.converted(toChannels: 3).pixels == (try expectedPixels(name + ".RGB")).bytes)
     }
 
-    @Test func nearestResizeMatchesPIL() throws {
-        let image = try PNG.read(pngFixture("rgb8"))
-        #expect(image.resizedNearest(height: 28, width: 28).pixels == (try expectedPixels("rgb8.nearest28x28")).bytes)
-        #expect(image.resizedNearest(height: 7, width: 10).pixels == (try expectedPixels("rgb8.nearest7x10")).bytes)
-    }
-
     @Test(arguments: 1...4)
     func writeReadRoundTrip(_ channels: Int) throws {
         let (w, h) = (29, 11)
