@@ -83,6 +83,9 @@ Quantized block (METHOD.md) = model.layer2.0 (4 -> 8 channels, stride 2, 1x1 pro
   qblock.rec_loss []       the rec part alone.
   qblock.grad.{conv1,conv2,downsample}.s [C], .V [same as weight]; qblock.grad.aq_in.s [], qblock.grad.aq_mid.s []
                            gradients of qblock.loss. aq_in is shared by conv1 and the downsample conv.
+  qblock.qdrop.mask{0,1,2}  QDrop masks (1: quantized value taken, p = 0.5) of the activation-quantizer calls in
+                           order: conv1 (aq_in) [4,4,8,8], conv2 (aq_mid) [4,8,4,4], downsample (aq_in) [4,4,8,8].
+  qblock.qdrop.out, qblock.qdrop.loss, qblock.qdrop.grad.*   out_soft, loss and its gradients with those masks.
 """
 import os
 import sys
@@ -276,6 +279,32 @@ def main():
     qb.eval()
     with torch.no_grad():
         out["qblock.out_hard"] = qb(qx)
+
+    # the same block in QDrop mode (p = 0.5), its masks recorded in call order: conv1 (aq_in), conv2 (aq_mid),
+    # shortcut (aq_in again)
+    for a in qb.act_quantizers():
+        a.p = 0.5
+    torch.manual_seed(9)
+    masks, rand_like = [], torch.rand_like
+
+    def recording_rand_like(t):
+        r = rand_like(t)
+        masks.append((r < 0.5).float())
+        return r
+    torch.rand_like = recording_rand_like
+    qb.train()
+    ys = qb(qx)
+    torch.rand_like = rand_like
+    assert [tuple(m.shape) for m in masks] == [(4, 4, 8, 8), (4, 8, 4, 4), (4, 4, 8, 8)]
+    loss = G.rec_loss(ys, y_fp) + sum((1 - (2 * G.rectified_sigmoid(v) - 1).abs().pow(10)).sum() for v in vs)
+    grads = torch.autograd.grad(loss, params)
+    for i, m in enumerate(masks):
+        out[f"qblock.qdrop.mask{i}"] = m
+    out["qblock.qdrop.out"], out["qblock.qdrop.loss"] = ys.detach(), loss.detach()
+    for i, n in enumerate(convs):
+        out[f"qblock.qdrop.grad.{n}.s"] = grads[i].flatten()
+        out[f"qblock.qdrop.grad.{n}.V"] = grads[3 + i]
+    out["qblock.qdrop.grad.aq_in.s"], out["qblock.qdrop.grad.aq_mid.s"] = grads[6].reshape(()), grads[7].reshape(())
 
     save(OUT, out, {"source": "scripts/fixtures_genie.py", "torch": torch.__version__})
     print(f"wrote {OUT}: {len(out)} tensors, {os.path.getsize(OUT)} bytes")

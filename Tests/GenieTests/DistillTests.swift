@@ -83,7 +83,24 @@ func close(_ a: Tensor, _ b: Tensor, _ tolerance: Float = 1e-4) -> Bool {
         let x = f["bns.images"]!.requiringGradient()
         let value = loss(images: x, model: model)
         #expect(close(value, f["bns.\(tag).loss"]!))
+        #expect(close(BNSLoss.imageTerm(x), f["bns.\(tag).input_term"]!))
         #expect(close(gradients(of: value, wrt: [x])[0], f["bns.\(tag).grad"]!, 1e-3))
+    }
+
+    @Test func distillationTrajectoryMatchesPyTorch() throws {
+        let f = try fixture("genie.safetensors")
+        let g = Generator(latentDimension: 16, imageSize: 8, channels: 1, widths: (8, 4), seed: 0)
+        var state: [String: Tensor] = [:]
+        for (key, value, _) in g.stateDict() { state[key] = f["gen." + key] ?? value }
+        try g.loadStateDict(state)
+        var config = DistillConfig()
+        (config.iterations, config.swing, config.latentDimension) = (5, false, 16)
+        let distiller = try Distiller(model: try tinyModel(f), copy: ResNet.resnet20(widths: [4, 8, 16]),
+                                      imageShape: [1, 8, 8], config: config)
+        var losses: [Float] = []
+        let batch = try distiller.distill(latents: f["gen.z"]!, generator: g) { _, loss in losses.append(loss) }
+        #expect(close(Tensor(shape: [losses.count], scalars: losses), f["distill.losses"]!, 1e-4))
+        #expect(close(batch.images, f["distill.images"]!, 1e-3))
     }
 
     @Test func modelWithoutBatchNormIsRejected() {

@@ -63,6 +63,15 @@ import Tensors
         }
     }
 
+    @Test func roundingScheduleMatchesPyTorch() throws {
+        let f = try fixture("genie.safetensors")
+        var config = ReconstructionConfig()
+        config.iterations = 100
+        let betas = (1...100).map { config.roundingBeta(at: $0) }
+        #expect(betas.map { $0 == nil ? 0 : 1 } == f["reg.T100.active"]!.scalars)
+        #expect(close(Tensor(shape: [100], scalars: betas.map { $0 ?? 20 }), f["reg.T100.beta"]!, 1e-6))
+    }
+
     @Test(arguments: ["signed", "unsigned"])
     func activationQuantizerMatchesPyTorch(kind: String) throws {
         let f = try fixture("genie.safetensors")
@@ -83,46 +92,79 @@ import Tensors
         #expect(close(gx, f["aq.\(kind).grad_x"]!, 1e-6))
     }
 
-    @Test func quantizedBlockMatchesPyTorch() throws {
-        let f = try fixture("genie.safetensors")
+    /// The tiny model's `layer2.0` quantized at W4A4 as the fixture's reference block: soft weights, input
+    /// quantizers initialized on `qblock.x` with QDrop off. Returns the block and its conv1, conv2, downsample.
+    func referenceBlock(_ f: [String: Tensor]) throws -> (Module, [QuantizedLayer]) {
         let model = try tinyModel(f)
-        let x = f["qblock.x"]!
         try quantize(model, weightBits: 4, activationBits: 4, sample: f["bns.images"]!, seed: 0)
         let block = model.module(at: "layer2.0")!
         let layers = block.quantizedLayers
         #expect(layers.map(\.path) == ["conv1", "conv2", "downsample.0"])
-        let conv1 = layers[0].layer, conv2 = layers[1].layer, down = layers[2].layer
-        #expect(conv1.inputQuantizer === down.inputQuantizer)  // the block input's quantizer is shared
-        for (name, layer) in [("conv1", conv1), ("conv2", conv2), ("downsample", down)] {
+        for (name, layer) in zip(["conv1", "conv2", "downsample"], layers.map(\.layer)) {
             #expect(close(layer.weightQuantizer!.scale.value, f["qblock.\(name).s0"]!, 1e-6))
             layer.weightQuantizer!.soft = true
             layer.quantizesInput = true
         }
-        _ = withoutGradients { block(x) }  // lazy activation init, QDrop off
-        #expect(close(conv1.inputQuantizer!.scale!.value, f["qblock.aq_in.s"]!, 1e-5))
-        #expect(close(conv2.inputQuantizer!.scale!.value, f["qblock.aq_mid.s"]!, 1e-5))
-        let outSoft = withoutGradients { block(x) }
-        #expect(close(outSoft, f["qblock.out_soft"]!, 1e-4))
+        _ = withoutGradients { block(f["qblock.x"]!) }  // lazy activation init, QDrop off
+        return (block, layers.map(\.layer))
+    }
 
-        let weights = [conv1, conv2, down].map { $0.weightQuantizer! }
-        let parameters = weights.map(\.scale) + weights.map(\.softbits) + [conv1.inputQuantizer!.scale!, conv2.inputQuantizer!.scale!]
+    /// The reference block's loss (reconstruction against `qblock.y_fp` plus the rounding term at beta 10), its
+    /// reconstruction part, and the gradients of the loss: weight step sizes, softbits, activation step sizes.
+    func blockLoss(_ block: Module, _ layers: [QuantizedLayer], _ f: [String: Tensor]) -> (loss: Tensor, rec: Float, grads: [Tensor]) {
+        let weights = layers.map { $0.weightQuantizer! }
+        let parameters = weights.map(\.scale) + weights.map(\.softbits) + [layers[0].inputQuantizer!.scale!, layers[1].inputQuantizer!.scale!]
         var rec = Float(0)
         let (loss, grads) = valueAndGradients(of: parameters) {
-            let out = block(x)
+            let out = block(f["qblock.x"]!)
             let r = (out - f["qblock.y_fp"]!).squared().sum() * (Float(out.shape[1]) / Float(out.count))
             rec = r.item
             return r + weights.map { $0.roundingLoss(beta: 10) }.reduce(Tensor(0), +)
         }
+        return (loss, rec, grads)
+    }
+
+    /// Checks `grads` (from `blockLoss`) against the fixture's `prefix.grad.*`.
+    func expectBlockGradients(_ grads: [Tensor], _ f: [String: Tensor], prefix: String) {
+        for (i, name) in ["conv1", "conv2", "downsample"].enumerated() {
+            #expect(close(grads[i], f["\(prefix).grad.\(name).s"]!, 2e-3), "grad s \(name)")
+            #expect(close(grads[3 + i], f["\(prefix).grad.\(name).V"]!, 2e-3), "grad V \(name)")
+        }
+        #expect(close(grads[6], f["\(prefix).grad.aq_in.s"]!, 2e-3))
+        #expect(close(grads[7], f["\(prefix).grad.aq_mid.s"]!, 2e-3))
+    }
+
+    @Test func quantizedBlockMatchesPyTorch() throws {
+        let f = try fixture("genie.safetensors")
+        let (block, layers) = try referenceBlock(f)
+        let (conv1, conv2, down) = (layers[0], layers[1], layers[2])
+        #expect(conv1.inputQuantizer === down.inputQuantizer)  // the block input's quantizer is shared
+        #expect(close(conv1.inputQuantizer!.scale!.value, f["qblock.aq_in.s"]!, 1e-5))
+        #expect(close(conv2.inputQuantizer!.scale!.value, f["qblock.aq_mid.s"]!, 1e-5))
+        #expect(close(withoutGradients { block(f["qblock.x"]!) }, f["qblock.out_soft"]!, 1e-4))
+        let (loss, rec, grads) = blockLoss(block, layers, f)
         #expect(close(Tensor(rec), f["qblock.rec_loss"]!, 1e-4))
         #expect(close(loss, f["qblock.loss"]!, 1e-4))
-        for (i, name) in ["conv1", "conv2", "downsample"].enumerated() {
-            #expect(close(grads[i], f["qblock.grad.\(name).s"]!, 2e-3), "grad s \(name)")
-            #expect(close(grads[3 + i], f["qblock.grad.\(name).V"]!, 2e-3), "grad V \(name)")
-        }
-        #expect(close(grads[6], f["qblock.grad.aq_in.s"]!, 2e-3))
-        #expect(close(grads[7], f["qblock.grad.aq_mid.s"]!, 2e-3))
-        for w in weights { w.soft = false }
-        #expect(close(withoutGradients { block(x) }, f["qblock.out_hard"]!, 1e-4))
+        expectBlockGradients(grads, f, prefix: "qblock")
+        for layer in layers { layer.weightQuantizer!.soft = false }
+        #expect(close(withoutGradients { block(f["qblock.x"]!) }, f["qblock.out_hard"]!, 1e-4))
+    }
+
+    @Test func quantizedBlockWithQDropMasksMatchesPyTorch() throws {
+        let f = try fixture("genie.safetensors")
+        let (block, layers) = try referenceBlock(f)
+        let (input, middle) = (layers[0].inputQuantizer!, layers[1].inputQuantizer!)
+        (input.training, middle.training) = (true, true)
+        // Call order: conv1 and the downsample conv share the block input's quantizer, conv2 runs between them.
+        input.presetMasks = [f["qblock.qdrop.mask0"]!, f["qblock.qdrop.mask2"]!]
+        middle.presetMasks = [f["qblock.qdrop.mask1"]!]
+        let (loss, _, grads) = blockLoss(block, layers, f)
+        #expect(input.presetMasks.isEmpty && middle.presetMasks.isEmpty)
+        #expect(close(loss, f["qblock.qdrop.loss"]!, 1e-4))
+        expectBlockGradients(grads, f, prefix: "qblock.qdrop")
+        input.presetMasks = [f["qblock.qdrop.mask0"]!, f["qblock.qdrop.mask2"]!]
+        middle.presetMasks = [f["qblock.qdrop.mask1"]!]
+        #expect(close(withoutGradients { block(f["qblock.x"]!) }, f["qblock.qdrop.out"]!, 1e-4))
     }
 
     @Test func unitsFollowTheReferenceOrder() {

@@ -36,9 +36,7 @@ public final class BNSLoss {
         captured.removeAll(keepingCapacity: true)
         _ = model(images)
         precondition(captured.count == targets.count, "not every batch-norm layer ran in the forward pass")
-        let batch = Float(images.shape[0])
-        let (m0, s0) = images.spatialMoments(unbiased: true)
-        var loss = m0.squared().sum() / batch + (s0 - 1).squared().sum() / batch
+        var loss = Self.imageTerm(images)
         for (i, target) in targets.enumerated() {
             let (m, s) = captured[i]!.channelMoments(unbiased: true)
             let c = Float(target.mean.count)
@@ -46,5 +44,13 @@ public final class BNSLoss {
         }
         captured.removeAll(keepingCapacity: true)
         return loss
+    }
+
+    /// The loss's term on the images themselves: each image's per-channel mean and (unbiased) standard deviation
+    /// over its pixels against 0 and 1, `sq(0, m0) + sq(1, s0)`.
+    public static func imageTerm(_ images: Tensor) -> Tensor {
+        let batch = Float(images.shape[0])
+        let (m0, s0) = images.spatialMoments(unbiased: true)
+        return m0.squared().sum() / batch + (s0 - 1).squared().sum() / batch
     }
 }

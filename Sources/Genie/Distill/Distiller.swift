@@ -72,9 +72,16 @@ public final class Distiller {
         case .genie:
             let generator = Generator(latentDimension: config.latentDimension, imageSize: imageShape[1],
                                       channels: imageShape[0], seed: rng.next())
-            let z = Parameter(Tensor.randomNormal([count, config.latentDimension], using: &rng))
-            return try optimize(latents: z, generator: generator, progress: progress) { generator(z.value) }
+            return try distill(latents: Tensor.randomNormal([count, config.latentDimension], using: &rng),
+                               generator: generator, progress: progress)
         }
+    }
+
+    /// GENIE-D from a given starting point: `generator` (trained in place) and one latent row per image, optimized
+    /// together for `config.iterations` iterations. Swing offsets follow the layers' current streams.
+    public func distill(latents: Tensor, generator: Generator, progress: ((Int, Float) -> Void)? = nil) throws -> DistilledBatch {
+        let z = Parameter(latents)
+        return try optimize(latents: z, generator: generator, progress: progress) { generator(z.value) }
     }
 
     private func optimize(latents: Parameter, generator: Generator?, progress: ((Int, Float) -> Void)?,

@@ -13,6 +13,9 @@ public final class ActivationQuantizer {
     public private(set) var signed = false
     /// QDrop mode (reconstruction of the unit containing it); hard quantization otherwise.
     public var training = false
+    /// QDrop masks used, in call order, before any is drawn (1 where the quantized value is taken), so that a
+    /// test can replay a reference implementation's masks. Empty in normal use.
+    public var presetMasks: [Tensor] = []
     private var rng: SeededGenerator
 
     public init(bits: Int, seed: UInt64) {
@@ -81,7 +84,7 @@ public final class ActivationQuantizer {
         let s = scale!.value, (qn, qp) = range
         let quantized = (x / s).clamped(qn, qp).roundedSTE() * s
         guard training else { return quantized }
-        let keep = Tensor.bernoulli(x.shape, probability: 0.5, using: &rng)
+        let keep = presetMasks.isEmpty ? Tensor.bernoulli(x.shape, probability: 0.5, using: &rng) : presetMasks.removeFirst()
         return Tensor.select(keep.converted(to: x.layout), quantized, x)
     }
 }

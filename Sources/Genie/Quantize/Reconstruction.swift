@@ -24,6 +24,16 @@ public struct ReconstructionConfig: Sendable {
     public var betaStart: Float = 20, betaEnd: Float = 2
     public var seed: UInt64 = 0
     public init() {}
+
+    /// The rounding regularizer's exponent at `iteration` (1-based, as BRECQ counts before it compares), or nil
+    /// during the warm-up, when only the reconstruction loss is minimized: beta anneals linearly from
+    /// `betaStart` at the end of the warm-up to `betaEnd` at the last iteration.
+    public func roundingBeta(at iteration: Int) -> Float? {
+        let warmupIterations = Int(warmup * Float(iterations))
+        guard iteration >= warmupIterations else { return nil }
+        let progressed = Float(iteration - warmupIterations) / Float(max(iterations - warmupIterations, 1))
+        return betaEnd + (betaStart - betaEnd) * max(0, 1 - progressed)
+    }
 }
 
 /// The modules reconstructed one at a time, in BRECQ order: residual blocks, and every conv or linear
@@ -139,7 +149,6 @@ public final class Reconstructor {
         let parameters = scaleOptimizer.parameters + softbits
         let module = student.module(at: units[unit])!
         let n = calibration.shape[0], batch = n / 32
-        let warmup = Int(config.warmup * Float(config.iterations))
         var order: [Int] = []
         for t in 0..<config.iterations {
             if t % 32 == 0 { order = Array(0..<n).shuffled(using: &rng) }
@@ -152,10 +161,7 @@ public final class Reconstructor {
                 let out = module(input)
                 let recLoss = (out - target).squared().sum() * (Float(out.shape[1]) / Float(out.count))
                 rec = recLoss.item
-                // The iteration counter is 1-based, as BRECQ's (it counts before it compares).
-                guard t + 1 >= warmup else { return recLoss }
-                let progressed = Float(t + 1 - warmup) / Float(max(config.iterations - warmup, 1))
-                let beta = config.betaEnd + (config.betaStart - config.betaEnd) * max(0, 1 - progressed)
+                guard let beta = config.roundingBeta(at: t + 1) else { return recLoss }
                 let roundLoss = weights.map { $0.roundingLoss(beta: beta) }.reduce(Tensor(0), +)
                 round = roundLoss.item
                 return recLoss + roundLoss * config.roundingWeight
