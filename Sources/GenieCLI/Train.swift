@@ -9,9 +9,9 @@ struct Train: ParsableCommand {
         abstract: "Train a zoo model on Fashion-MNIST (SGD, Nesterov, cosine; resumable after each epoch).")
 
     @Option(help: "Architecture: \(ModelSpec.architectures.joined(separator: ", ")).") var arch: String
-    @Option(help: "Data set (fashion-mnist).") var dataset = "fashion-mnist"
+    @Option(help: "Data set (fashion-mnist).") var dataset = DatasetName.fashionMNIST
     @Option(help: "Epochs.") var epochs = 30
-    @Option(help: "Batch size.") var batchSize = 128
+    @Option(help: "Images per batch.") var batchSize = 128
     @Option(help: "Peak learning rate.") var lr: Float = 0.1
     @Option(help: "Weight decay.") var weightDecay: Float = 5e-4
     @Option(help: "Random seed.") var seed: UInt64 = 0
@@ -19,9 +19,16 @@ struct Train: ParsableCommand {
     @Option(help: "Output weights file (safetensors); progress is kept in OUT.checkpoint until done.") var out: String
     @Flag(help: "Print one JSON object with the result.") var json = false
 
-    func run() throws {
-        guard dataset == "fashion-mnist" else { throw ValidationError("--dataset: only fashion-mnist is available, got '\(dataset)'") }
+    /// The `--json` record: the final test top-1 in percent.
+    struct Record: Encodable {
+        var arch: String, epochs: Int, top1: Double, seconds: Double, out: String
+    }
+
+    func validate() throws {
         guard epochs >= 1, batchSize >= 1, lr > 0 else { throw ValidationError("--epochs, --batch-size and --lr must be positive") }
+    }
+
+    func run() throws {
         let spec = try ModelSpec(arch: arch, widthMult: widthMult).validated()
         try checkWritable(out, flag: "--out")
         var config = TrainConfig()
@@ -41,7 +48,7 @@ struct Train: ParsableCommand {
              "test_top1": String(format: "%.2f", accuracy.top1)]) { $1 }).write(to: outURL)
         try? FileManager.default.removeItem(at: checkpoint)
         if json {
-            printJSON(["arch": arch, "epochs": epochs, "top1": accuracy.top1, "seconds": seconds, "out": out])
+            try printJSON(Record(arch: arch, epochs: epochs, top1: accuracy.top1, seconds: seconds, out: out))
         } else {
             print(String(format: "%@: test top-1 %.2f%% after %d epochs (%.0f s), saved to %@", arch, accuracy.top1, epochs, seconds, out))
         }
