@@ -31,12 +31,14 @@ struct Bench: ParsableCommand {
 
     /// The `--json` record of the loader.
     struct LoaderRecord: Encodable {
-        var workload = "loader", images: Int, skipped: Int, seconds: Double, imagesPerSecond: Double, peakRssMb: Double
+        var workload = "loader"
+        var images: Int, skipped: Int, seconds: Double, imagesPerSecond: Double, peakRssMb: Double
     }
 
     /// The `--json` record of the convolution: GFLOP/s of each pass and its share of sgemm's.
     struct ConvolutionRecord: Encodable {
-        var workload = "conv", batch: Int, iterations: Int, peakGflops: Double
+        var workload = "conv"
+        var batch: Int, iterations: Int, peakGflops: Double
         var forwardGflops: Double, backwardDataGflops: Double, backwardWeightsGflops: Double
         var forwardPercentOfPeak: Double, backwardDataPercentOfPeak: Double, backwardWeightsPercentOfPeak: Double
     }

@@ -33,7 +33,8 @@ struct Distill: ParsableCommand {
 
     /// The `--json` record of a shard that was finished already.
     struct AlreadyDone: Encodable {
-        var alreadyDone = true, shard: String, out: String, method: String
+        var alreadyDone = true
+        var shard: String, out: String, method: String
     }
 
     func validate() throws {
@@ -43,7 +44,7 @@ struct Distill: ParsableCommand {
     }
 
     func run() throws {
-        let shard = try shard.map(Shard.init(parsing:)) ?? Shard.fromEnvironment() ?? .whole
+        let shard = try parsedShard()
         try checkWritable(out, flag: "--out")
         let (spec, net) = try model.load()
         var config = DistillConfig()
@@ -54,7 +55,9 @@ struct Distill: ParsableCommand {
         config.swing = !noSwing
         let url = URL(fileURLWithPath: out)
         // A job array started again: a shard whose file is finished with these settings has nothing to do.
-        if DistilledFile.isFinished(url, run: distillFingerprint(spec: spec, model: net, total: images, config: config), shard: shard) {
+        let partial = URL(fileURLWithPath: out + ".partial")
+        let run = distillCheckpoint(at: partial, spec: spec, model: net, total: images, config: config).fingerprint
+        if DistilledFile.isFinished(url, run: run, shard: shard) {
             if json {
                 try printJSON(AlreadyDone(shard: shard.description, out: out, method: method.rawValue))
             } else {
@@ -62,11 +65,9 @@ struct Distill: ParsableCommand {
             }
             return
         }
-        let partial = URL(fileURLWithPath: out + ".partial")
         let set = try distillImages(spec: spec, model: net, total: images, config: config, shard: shard, partial: partial,
                                     quiet: json, log: log)
-        try DistilledFile.write(set, spec: spec, config: config, total: images, shard: shard, to: url)
-        try? FileManager.default.removeItem(at: partial)
+        try Checkpoint.finish(partial) { try DistilledFile.write(set, spec: spec, config: config, total: images, shard: shard, to: url) }
         let initial = set.initialLosses.reduce(0, +) / Float(max(set.initialLosses.count, 1))
         let final = set.finalLosses.reduce(0, +) / Float(max(set.finalLosses.count, 1))
         if json {
@@ -76,6 +77,12 @@ struct Distill: ParsableCommand {
             print(String(format: "distilled %d images (%@, shard %@) in %.1f s: BNS loss %.4f -> %.4f; saved %@ and its .png grid",
                          set.images.shape.first ?? 0, method.rawValue, shard.description, set.seconds, initial, final, out))
         }
+    }
+
+    /// `--shard K/M`, else the job array's shard, else the whole run.
+    func parsedShard() throws -> Shard {
+        guard let shard else { return try Shard.fromEnvironment() ?? .whole }
+        do { return try Shard(parsing: shard) } catch let error as GenieError { throw ValidationError("--shard: \(error)") }
     }
 }
 

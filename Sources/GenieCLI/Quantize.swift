@@ -91,8 +91,7 @@ struct Quantize: ParsableCommand {
         let file = try QuantizedModelFile.make(quantized, spec: spec, metadata: [
             "method": method.rawValue, "wbits": "\(wbits)", "abits": "\(abits)", "iterations": "\(iterations)",
             "seed": "\(seed)", "calibration_images": "\(images.shape[0])"])
-        try file.write(to: URL(fileURLWithPath: out))
-        try? FileManager.default.removeItem(at: checkpoint)
+        try Checkpoint.finish(checkpoint) { try file.write(to: URL(fileURLWithPath: out)) }
         var record = Record(out: out, seconds: Date().timeIntervalSince(start), method: method.rawValue, wbits: wbits, abits: abits,
                             calibrationImages: images.shape[0])
         if let test {

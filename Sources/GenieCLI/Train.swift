@@ -43,10 +43,11 @@ struct Train: ParsableCommand {
         let (model, accuracy) = try Genie.train(spec: spec, config: config, train: trainSet, test: testSet,
                                                 checkpoint: checkpoint, quiet: json, log: log)
         let seconds = Date().timeIntervalSince(start)
-        try model.safeTensors(metadata: spec.metadata.merging(
-            ["trained": "genie train --arch \(arch) --epochs \(epochs) --batch-size \(batchSize) --lr \(lr) --seed \(seed)",
-             "test_top1": String(format: "%.2f", accuracy.top1)]) { $1 }).write(to: outURL)
-        try? FileManager.default.removeItem(at: checkpoint)
+        try Checkpoint.finish(checkpoint) {
+            try model.safeTensors(metadata: spec.metadata.merging(
+                ["trained": "genie train --arch \(arch) --epochs \(epochs) --batch-size \(batchSize) --lr \(lr) --seed \(seed)",
+                 "test_top1": String(format: "%.2f", accuracy.top1)]) { $1 }).write(to: outURL)
+        }
         if json {
             try printJSON(Record(arch: arch, epochs: epochs, top1: accuracy.top1, seconds: seconds, out: out))
         } else {

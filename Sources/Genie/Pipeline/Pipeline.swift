@@ -24,9 +24,10 @@ extension RunConfiguration {
         distill.seed = seed
         let set = try distillImages(spec: spec, model: net, total: budget.images, config: distill, shard: .whole,
                                     partial: folder.appendingPathComponent("images.partial"), quiet: quiet, log: log)
-        try DistilledFile.write(set, spec: spec, config: distill, total: budget.images, shard: .whole,
-                                to: folder.appendingPathComponent("images.safetensors"))
-        try? FileManager.default.removeItem(at: folder.appendingPathComponent("images.partial"))
+        try Checkpoint.finish(folder.appendingPathComponent("images.partial")) {
+            try DistilledFile.write(set, spec: spec, config: distill, total: budget.images, shard: .whole,
+                                    to: folder.appendingPathComponent("images.safetensors"))
+        }
 
         log("[3/4] GENIE-M: W\(weightBits)A\(activationBits), \(budget.reconstructionIterations) iterations per unit")
         var reconstruction = ReconstructionConfig()
@@ -35,11 +36,12 @@ extension RunConfiguration {
         let quantized = try quantizeModel(spec: spec, model: net, calibration: set.images, weightBits: weightBits,
                                           activationBits: activationBits, config: reconstruction,
                                           checkpoint: folder.appendingPathComponent("quantized.checkpoint"), quiet: quiet, log: log)
-        try QuantizedModelFile.make(quantized, spec: spec, metadata: [
-            "method": "genie", "wbits": "\(weightBits)", "abits": "\(activationBits)",
-            "iterations": "\(budget.reconstructionIterations)", "seed": "\(seed)", "calibration_images": "\(budget.images)",
-        ]).write(to: folder.appendingPathComponent("quantized.safetensors"))
-        try? FileManager.default.removeItem(at: folder.appendingPathComponent("quantized.checkpoint"))
+        try Checkpoint.finish(folder.appendingPathComponent("quantized.checkpoint")) {
+            try QuantizedModelFile.make(quantized, spec: spec, metadata: [
+                "method": "genie", "wbits": "\(weightBits)", "abits": "\(activationBits)",
+                "iterations": "\(budget.reconstructionIterations)", "seed": "\(seed)", "calibration_images": "\(budget.images)",
+            ]).write(to: folder.appendingPathComponent("quantized.safetensors"))
+        }
 
         log("[4/4] quantized accuracy")
         let q = try test.evaluate(quantized, quiet: quiet, log: log).accuracy
