@@ -24,7 +24,7 @@ public final class FolderBatches: Sequence, @unchecked Sendable {
 
     /// Batches of the files at `indices` (default: all, in folder order).
     public init(_ folder: ImageFolder, indices: [Int]? = nil, batchSize: Int, preprocessing: Preprocessing) throws {
-        guard batchSize >= 1 else { throw DataError(path: "--batch-size", reason: "must be at least 1, got \(batchSize)") }
+        guard batchSize >= 1 else { throw DataError(path: "<FolderBatches>", reason: "batch size must be at least 1, got \(batchSize)") }
         self.folder = folder
         self.indices = indices ?? Array(folder.files.indices)
         self.batchSize = batchSize

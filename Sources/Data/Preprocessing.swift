@@ -22,17 +22,17 @@ public struct Preprocessing: Sendable, Equatable {
         self.normalization = normalization
     }
 
-    /// Throws (naming the flag) if the settings cannot work: channels other than 1 or 3, sizes not positive,
-    /// a crop that does not give the model's size, normalization of the wrong length.
+    /// Throws a `PreprocessingError` naming the setting if they cannot work: channels other than 1 or 3, sizes
+    /// not positive, a crop that does not give the model's size, normalization of the wrong length.
     public func validated() throws -> Preprocessing {
-        func fail(_ flag: String, _ reason: String) -> DataError { DataError(path: flag, reason: reason) }
-        guard channels == 1 || channels == 3 else { throw fail("--in-channels", "images can be read with 1 or 3 channels, not \(channels)") }
-        guard size > 0 else { throw fail("--image-size", "must be positive, got \(size)") }
-        if let resize, resize <= 0 { throw fail("--resize", "must be positive, got \(resize)") }
-        if let crop, crop != size { throw fail("--crop", "\(crop) does not give the model's input size \(size)") }
+        func fail(_ setting: PreprocessingError.Setting, _ reason: String) -> PreprocessingError { PreprocessingError(setting: setting, reason: reason) }
+        guard channels == 1 || channels == 3 else { throw fail(.channels, "images can be read with 1 or 3 channels, not \(channels)") }
+        guard size > 0 else { throw fail(.size, "must be positive, got \(size)") }
+        if let resize, resize <= 0 { throw fail(.resize, "must be positive, got \(resize)") }
+        if let crop, crop != size { throw fail(.crop, "\(crop) does not give the model's input size \(size)") }
         guard normalization.mean.count == channels, normalization.std.count == channels,
               normalization.std.allSatisfy({ $0 > 0 && $0.isFinite }) else {
-            throw fail("--mean/--std", "need \(channels) value(s) each (stds positive), got mean \(normalization.mean), std \(normalization.std)")
+            throw fail(.normalization, "need \(channels) value(s) each (stds positive), got mean \(normalization.mean), std \(normalization.std)")
         }
         return self
     }
@@ -65,4 +65,17 @@ public struct Preprocessing: Sendable, Equatable {
             for i in 0..<plane { out[c * plane + i] = (Float(image.pixels[i * channels + c]) / 255 - mean) / std }
         }
     }
+}
+
+/// Preprocessing settings that cannot work together.
+public struct PreprocessingError: Error, CustomStringConvertible, Sendable {
+    /// The setting at fault.
+    public enum Setting: String, Sendable {
+        case channels, size, resize, crop, normalization
+    }
+
+    public let setting: Setting
+    /// What is wrong, as a fragment that follows the setting's name.
+    public let reason: String
+    public var description: String { "\(setting.rawValue): \(reason)" }
 }

@@ -22,6 +22,9 @@ struct TestDataOptions: ParsableArguments {
     var data: String?
     @OptionGroup var preprocessing: PreprocessingOptions
 
+    /// The flags that shape a model's inputs, for the warning about batch-norm statistics.
+    static let inputFlags = "--mean/--std, --resize/--crop, --in-channels and the model options (e.g. --stem-stride)"
+
     /// The test data the flags name.
     func testData() throws -> TestData {
         guard let data else {

@@ -38,7 +38,8 @@ struct Evaluate: ParsableCommand {
         } ?? model.load()
         let testSet = try test.testSet(spec: spec, batchSize: batchSize)
         var rows: [Tensor] = []
-        let result = try testSet.evaluate(net, quiet: json, log: log, logits: logits == nil ? nil : { rows.append($0) })
+        let result = try testSet.evaluate(net, quiet: json, log: log, check: TestDataOptions.inputFlags,
+                                          logits: logits == nil ? nil : { rows.append($0) })
         let accuracy = result.accuracy
         if let logits {
             var file = SafeTensors(metadata: ["arch": spec.arch, "source": quantized ?? model.weights ?? ""])

@@ -21,7 +21,7 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
-        if let problem = ONNXExport.opsetProblem(opset) { throw ValidationError(problem) }
+        if let problem = ONNXExport.opsetProblem(opset) { throw ValidationError("--\(problem)") }
         guard FileManager.default.fileExists(atPath: quantized) else { throw GenieError("--quantized: no such file '\(quantized)'") }
         try checkWritable(onnx, flag: "--onnx")
         let file = try SafeTensors(contentsOf: URL(fileURLWithPath: quantized))

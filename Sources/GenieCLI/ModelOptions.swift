@@ -35,18 +35,7 @@ struct ModelOptions: ParsableArguments {
     /// The spec (file metadata overridden by flags) and the model with the weights loaded.
     func load() throws -> (spec: ModelSpec, model: Module) {
         guard let weights else { throw ValidationError("--weights FILE is required") }
-        return try mappingModelErrors(weights: weights) { try loadModel(weights: URL(fileURLWithPath: weights), overrides: overrides) }
-    }
-}
-
-/// Runs `body`, giving a `ModelLoadError` it throws in the words of the flags (`weights` as `--weights` gave it).
-func mappingModelErrors<T>(weights: String, _ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch ModelLoadError.noSuchFile {
-        throw GenieError("--weights: no such file '\(weights)'")
-    } catch ModelLoadError.noArchitecture {
-        throw GenieError("--weights '\(weights)' records no architecture; pass --arch (one of \(ModelSpec.architectures.joined(separator: ", ")))")
+        return try loadModel(weights: URL(fileURLWithPath: weights), overrides: overrides)
     }
 }
 

@@ -95,7 +95,7 @@ struct Quantize: ParsableCommand {
         var record = Record(out: out, seconds: Date().timeIntervalSince(start), method: method.rawValue, wbits: wbits, abits: abits,
                             calibrationImages: images.shape[0])
         if let test {
-            let accuracy = try test.evaluate(quantized, quiet: json, log: log).accuracy
+            let accuracy = try test.evaluate(quantized, quiet: json, log: log, check: TestDataOptions.inputFlags).accuracy
             (record.top1, record.top5, record.testImages) = (accuracy.top1, accuracy.top5, accuracy.count)
         }
         if json {

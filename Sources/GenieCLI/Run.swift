@@ -33,7 +33,7 @@ struct Run: ParsableCommand {
         run.budget.distillIterations = distillIterations ?? run.budget.distillIterations
         run.budget.reconstructionIterations = iterations ?? run.budget.reconstructionIterations
         run.testData = try test.testData()
-        let report = try mappingModelErrors(weights: run.weights.relativePath) { try run.run(quiet: json, log: log) }
+        let report = try run.run(quiet: json, log: log)
         if json {
             try printJSON(report)
         } else {

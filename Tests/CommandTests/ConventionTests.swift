@@ -16,6 +16,7 @@ import Testing
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         for shard in ["0/2", "1/2"] {
+            // --batch: the old name of --batch-size, kept for old scripts.
             let result = try genie(["distill", "--weights", resnet20, "--images", "4", "--batch", "2", "--iterations", "2",
                                     "--shard", shard, "--out", "s\(shard.prefix(1)).safetensors"], in: folder)
             try #require(result.status == 0, "\(result)")
