@@ -17,7 +17,8 @@ public struct Checkpoint: Sendable {
     public init<Settings: Encodable>(at url: URL, settings: Settings, steps: String = "parts") {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        fingerprint = String(decoding: try! encoder.encode(settings), as: UTF8.self)  // plain fields: cannot fail
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        fingerprint = String(decoding: try! encoder.encode(settings), as: UTF8.self)  // numbers and strings: cannot fail
         (self.url, self.steps) = (url, steps)
     }
 

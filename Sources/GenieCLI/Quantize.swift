@@ -71,6 +71,7 @@ struct Quantize: ParsableCommand {
     func validate() throws {
         try checkBits(weights: wbits, activations: abits)
         guard iterations >= 1 else { throw ValidationError("--iterations must be positive") }
+        guard roundWeight >= 0, roundWeight.isFinite else { throw ValidationError("--round-weight must be finite and not negative, got \(roundWeight)") }
         guard data == nil || evaluate else { throw ValidationError("--data goes with --evaluate") }
     }
 
