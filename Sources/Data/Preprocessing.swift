@@ -38,7 +38,7 @@ public struct Preprocessing: Sendable, Equatable {
     }
 
     /// `image` converted, resized, cropped: 8-bit pixels of the model's size, channels interleaved.
-    /// An image of another size (with no resize or crop to fix it) throws an error naming `path`.
+    /// An image of another size throws an `ImageSizeError` naming `path`.
     public func pixels(_ image: PNGImage, path: String) throws -> PNGImage {
         var image = image.converted(toChannels: 3)
         if channels == 1 { image = image.converted(toChannels: 1) }
@@ -50,8 +50,8 @@ public struct Preprocessing: Sendable, Equatable {
         }
         if let crop { image = image.centerCropped(crop) }
         guard image.height == size, image.width == size else {
-            let how = resize == nil && crop == nil ? "; pass --resize and --crop (e.g. --resize \(size * 8 / 7) --crop \(size)) or resize the files" : ""
-            throw DataError(path: path, reason: "is \(image.height)x\(image.width) (height x width) after preprocessing, but the model takes \(size)x\(size)\(how)")
+            throw ImageSizeError(path: path, height: image.height, width: image.width, size: size,
+                                 unprocessed: resize == nil && crop == nil)
         }
         return image
     }
@@ -78,4 +78,22 @@ public struct PreprocessingError: Error, CustomStringConvertible, Sendable {
     /// What is wrong, as a fragment that follows the setting's name.
     public let reason: String
     public var description: String { "\(setting.rawValue): \(reason)" }
+}
+
+/// An image that preprocessing does not bring to the model's input size: a configuration error (the resize and
+/// crop are missing or wrong), not one bad file.
+public struct ImageSizeError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    /// The image's size after preprocessing, and the model's.
+    public let height: Int, width: Int, size: Int
+    /// Whether the preprocessing had neither a resize nor a crop (adding them is the fix).
+    public let unprocessed: Bool
+
+    /// What is wrong, without a fix.
+    public var fact: String { "\(path): is \(height)x\(width) (height x width) after preprocessing, but the model takes \(size)x\(size)" }
+    /// The resize a fix can use with a center crop of `size` (torchvision's 256/224 ratio).
+    public var suggestedResize: Int { size * 8 / 7 }
+    public var description: String {
+        fact + (unprocessed ? "; set a resize and a crop (e.g. resize \(suggestedResize), crop \(size)) or resize the files" : "")
+    }
 }

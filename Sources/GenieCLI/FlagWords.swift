@@ -16,6 +16,8 @@ func inFlagWords(_ error: Error) -> Error {
         let flags: [PreprocessingError.Setting: String] = [
             .channels: "--in-channels", .size: "--image-size", .resize: "--resize", .crop: "--crop", .normalization: "--mean/--std"]
         return GenieError("\(flags[error.setting]!): \(error.reason)")
+    case let error as ImageSizeError where error.unprocessed:
+        return GenieError(error.fact + "; pass --resize and --crop (e.g. --resize \(error.suggestedResize) --crop \(error.size)) or resize the files")
     default:
         return error
     }
