@@ -69,11 +69,12 @@ public struct Preprocessing: Sendable, Equatable {
 
 /// Preprocessing settings that cannot work together.
 public struct PreprocessingError: Error, CustomStringConvertible, Sendable {
-    /// The setting at fault.
+    /// The settings of `Preprocessing` that can be wrong.
     public enum Setting: String, Sendable {
         case channels, size, resize, crop, normalization
     }
 
+    /// The setting at fault.
     public let setting: Setting
     /// What is wrong, as a fragment that follows the setting's name.
     public let reason: String
@@ -83,6 +84,7 @@ public struct PreprocessingError: Error, CustomStringConvertible, Sendable {
 /// An image that preprocessing does not bring to the model's input size: a configuration error (the resize and
 /// crop are missing or wrong), not one bad file.
 public struct ImageSizeError: Error, CustomStringConvertible, Sendable {
+    /// The image file.
     public let path: String
     /// The image's size after preprocessing, and the model's.
     public let height: Int, width: Int, size: Int

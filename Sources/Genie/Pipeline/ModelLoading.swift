@@ -8,6 +8,7 @@ import Tensors
 public struct ModelOverrides: Sendable, Equatable {
     /// One of `ModelSpec.architectures`.
     public var arch: String?
+    /// The classifier's outputs.
     public var numClasses: Int?
     /// Input channels; a recorded one-value mean and std are repeated to match.
     public var inChannels: Int?
@@ -20,6 +21,7 @@ public struct ModelOverrides: Sendable, Equatable {
     public var widthMult: Double?
     public var stemStride: Int?
 
+    /// Overrides of the given settings only.
     public init(arch: String? = nil, numClasses: Int? = nil, inChannels: Int? = nil, imageSize: Int? = nil,
                 mean: [Float]? = nil, std: [Float]? = nil, widthMult: Double? = nil, stemStride: Int? = nil) {
         (self.arch, self.numClasses, self.inChannels, self.imageSize) = (arch, numClasses, inChannels, imageSize)

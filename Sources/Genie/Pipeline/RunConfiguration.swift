@@ -26,6 +26,7 @@ public struct Budget: Codable, Sendable, Equatable {
     /// GENIE-M iterations per unit.
     public var reconstructionIterations: Int
 
+    /// A budget of `images` distilled images and the given iterations.
     public init(images: Int, distillIterations: Int, reconstructionIterations: Int) {
         (self.images, self.distillIterations, self.reconstructionIterations) = (images, distillIterations, reconstructionIterations)
     }
@@ -36,11 +37,13 @@ public struct RunConfiguration: Sendable {
     /// The full-precision model's weights file and what overrides its recorded spec.
     public var weights: URL
     public var model = ModelOverrides()
+    /// Bits of weights and activations (2...8; GENIE keeps the first and last layers at 8).
     public var weightBits = 4
     public var activationBits = 4
     /// The budget's name in reports; `budget` starts as its budget.
     public var preset: Preset
     public var budget: Budget
+    /// The seed of distillation and reconstruction: equal seeds give equal files.
     public var seed: UInt64 = 0
     /// The folder the run writes: images, their grid, the quantized model, the report (made if missing).
     public var folder: URL

@@ -4,10 +4,14 @@ import Foundation
 public struct RunReport: Codable, Sendable, Equatable {
     /// The version of this record's fields; it grows when a field changes meaning or goes away.
     public static let currentFormatVersion = 1
+    /// The `currentFormatVersion` of the code that wrote it.
     public var formatVersion = RunReport.currentFormatVersion
+    /// The architecture quantized (`ModelSpec.arch`).
     public var arch: String
+    /// The weight and activation bits asked for (the first and last layers stay at 8).
     public var wbits: Int
     public var abits: Int
+    /// The budget's preset and the seed of distillation and reconstruction.
     public var preset: Preset
     public var seed: UInt64
     /// Top-1 accuracy in percent of the full-precision and the quantized model.

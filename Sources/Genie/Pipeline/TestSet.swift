@@ -15,6 +15,7 @@ public enum TestData: Sendable, Equatable {
 
 /// What evaluating a model on a `TestSet` measured.
 public struct TestResult: Sendable {
+    /// Top-1 (and top-5) over the images read.
     public var accuracy: Accuracy
     /// Files of an image folder that could not be read (skipped).
     public var skipped: Int
