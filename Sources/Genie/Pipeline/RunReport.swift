@@ -53,6 +53,6 @@ public struct RunReport: Codable, Sendable, Equatable {
 public func reportJSON<Report: Encodable>(_ report: Report, pretty: Bool = false) throws -> Data {
     let encoder = JSONEncoder()
     encoder.keyEncodingStrategy = .convertToSnakeCase
-    encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
+    encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
     return try encoder.encode(report)
 }
