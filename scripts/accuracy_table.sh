@@ -16,7 +16,7 @@ top1() { /usr/bin/python3 -c "import json,sys; print('%.2f' % json.loads(sys.std
 
 distill() {  # name, flags...
   local name=$1; shift
-  [ -f "$dir/$name.safetensors" ] || $genie distill --weights "$weights" --images "$images" --batch 128 \
+  [ -f "$dir/$name.safetensors" ] || $genie distill --weights "$weights" --images "$images" --batch-size 128 \
     --iterations "$distill_iterations" --seed "$seed" --out "$dir/$name.safetensors" "$@" >&2
 }
 distill genie-d

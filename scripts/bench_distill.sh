@@ -10,7 +10,7 @@ field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.read(
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 ours=$(/usr/bin/time -f '%M' -o "$out/rss" .build/release/genie distill --weights models/resnet20.safetensors \
-  --images "$images" --batch 128 --iterations "$iterations" --seed 0 --out "$out/images.safetensors" --json 2>/dev/null)
+  --images "$images" --batch-size 128 --iterations "$iterations" --seed 0 --out "$out/images.safetensors" --json 2>/dev/null)
 theirs=$(/usr/bin/python3 scripts/peer_distill.py --weights models/resnet20.safetensors --images "$images" --batch 128 \
   --iterations "$iterations" --seed 0 --json 2>/dev/null)
 a=$(echo "$ours" | field seconds) b=$(echo "$theirs" | field seconds)

@@ -14,7 +14,7 @@ for workload in forward train distill reconstruct; do
   batch=128; [ "$workload" = reconstruct ] && batch=32
   ours=(); theirs=(); our_rss=(); their_rss=()
   for _ in $(seq "$repeats"); do
-    out=$(.build/release/genie bench --workload "$workload" --batch "$batch" --iterations "$iterations" --json)
+    out=$(.build/release/genie bench --workload "$workload" --batch-size "$batch" --iterations "$iterations" --json)
     ours+=("$(echo "$out" | field images_per_second)"); our_rss+=("$(echo "$out" | field peak_rss_mb)")
     out=$(/usr/bin/python3 scripts/peer_bench.py --workload "$workload" --batch "$batch" --iterations "$iterations" --json 2>/dev/null)
     theirs+=("$(echo "$out" | field images_per_second)"); their_rss+=("$(echo "$out" | field peak_rss_mb)")

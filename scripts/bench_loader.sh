@@ -10,7 +10,7 @@ dir=$1
 repeats=${2:-3}
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['$1'])"; }
-ours() { .build/release/genie bench --workload loader --data "$dir" --resize 256 --crop 224 --batch 64 --json 2>/dev/null; }
+ours() { .build/release/genie bench --workload loader --data "$dir" --resize 256 --crop 224 --batch-size 64 --json 2>/dev/null; }
 theirs() { /usr/bin/python3 scripts/imagefolder_peer.py loader "$dir" --resize 256 --crop 224 --workers 2 --batch 64 2>/dev/null; }
 ours >/dev/null; theirs >/dev/null
 a=(); b=(); ra=(); rb=()

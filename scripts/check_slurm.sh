@@ -92,7 +92,7 @@ export GENIE=$work/bin/genie OUT=$work/run
 # --- 1. the reference: the same steps without Slurm, with the tasks' thread count
 t=$SECONDS
 mkdir "$work/reference"
-OMP_NUM_THREADS=$CPUS "$genie" distill --weights "$WEIGHTS" --images "$IMAGES" --batch "$BATCH" \
+OMP_NUM_THREADS=$CPUS "$genie" distill --weights "$WEIGHTS" --images "$IMAGES" --batch-size "$BATCH" \
     --iterations "$DISTILL_ITERATIONS" --seed "$SEED" --out "$work/reference/images.safetensors" 2>/dev/null
 OMP_NUM_THREADS=$CPUS "$genie" quantize --weights "$WEIGHTS" --calib "$work/reference/images.safetensors" --wbits 4 \
     --abits 4 --iterations "$ITERATIONS" --seed "$SEED" --out "$work/reference/quantized.safetensors" 2>/dev/null

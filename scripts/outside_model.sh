@@ -19,7 +19,7 @@ seconds() { local start=$SECONDS; "$@" >&2; echo $((SECONDS - start)); }
 
 fp=$($genie evaluate "${model[@]}" --json | field top1)
 distill_s=-
-[ -f "$dir/images.safetensors" ] || distill_s=$(seconds $genie distill "${model[@]}" --images "$images" --batch 128 \
+[ -f "$dir/images.safetensors" ] || distill_s=$(seconds $genie distill "${model[@]}" --images "$images" --batch-size 128 \
   --iterations "$distill_iterations" --seed "$seed" --out "$dir/images.safetensors")
 echo "| setting | top-1 | quantize s | evaluate s | export s |"
 echo "|---|---|---|---|---|"

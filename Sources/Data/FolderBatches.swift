@@ -20,11 +20,11 @@ public final class FolderBatches: Sequence, @unchecked Sendable {
     public let preprocessing: Preprocessing
     private let lock = NSLock()
     private var skips: [DataError] = []
-    private var fatal: DataError?
+    private var fatal: (any Error)?
 
     /// Batches of the files at `indices` (default: all, in folder order).
     public init(_ folder: ImageFolder, indices: [Int]? = nil, batchSize: Int, preprocessing: Preprocessing) throws {
-        guard batchSize >= 1 else { throw DataError(path: "--batch-size", reason: "must be at least 1, got \(batchSize)") }
+        guard batchSize >= 1 else { throw DataError(path: "<FolderBatches>", reason: "batch size must be at least 1, got \(batchSize)") }
         self.folder = folder
         self.indices = indices ?? Array(folder.files.indices)
         self.batchSize = batchSize
@@ -35,7 +35,7 @@ public final class FolderBatches: Sequence, @unchecked Sendable {
     public var skipped: [DataError] { lock.withLock { skips } }
 
     /// Throws the error that ended the iteration early: a file readable but not of the model's size after
-    /// preprocessing (a configuration error, not one bad file: `--resize`/`--crop` are missing or wrong).
+    /// preprocessing (`ImageSizeError`: a configuration error, not one bad file).
     public func throwIfStopped() throws {
         if let fatal = lock.withLock({ fatal }) { throw fatal }
     }
@@ -62,8 +62,7 @@ public final class FolderBatches: Sequence, @unchecked Sendable {
                     p.write(try p.pixels(image, path: url.path), into: base.pointer + k * size)
                     flags.pointer[k] = true
                 } catch {
-                    let failure = error as? DataError ?? DataError(path: url.path, reason: "\(error)")
-                    lock.withLock { if fatal == nil { fatal = failure } }
+                    lock.withLock { if fatal == nil { fatal = error } }
                 }
             }
         }

@@ -22,23 +22,23 @@ public struct Preprocessing: Sendable, Equatable {
         self.normalization = normalization
     }
 
-    /// Throws (naming the flag) if the settings cannot work: channels other than 1 or 3, sizes not positive,
-    /// a crop that does not give the model's size, normalization of the wrong length.
+    /// Throws a `PreprocessingError` naming the setting if they cannot work: channels other than 1 or 3, sizes
+    /// not positive, a crop that does not give the model's size, normalization of the wrong length.
     public func validated() throws -> Preprocessing {
-        func fail(_ flag: String, _ reason: String) -> DataError { DataError(path: flag, reason: reason) }
-        guard channels == 1 || channels == 3 else { throw fail("--in-channels", "images can be read with 1 or 3 channels, not \(channels)") }
-        guard size > 0 else { throw fail("--image-size", "must be positive, got \(size)") }
-        if let resize, resize <= 0 { throw fail("--resize", "must be positive, got \(resize)") }
-        if let crop, crop != size { throw fail("--crop", "\(crop) does not give the model's input size \(size)") }
+        func fail(_ setting: PreprocessingError.Setting, _ reason: String) -> PreprocessingError { PreprocessingError(setting: setting, reason: reason) }
+        guard channels == 1 || channels == 3 else { throw fail(.channels, "images can be read with 1 or 3 channels, not \(channels)") }
+        guard size > 0 else { throw fail(.size, "must be positive, got \(size)") }
+        if let resize, resize <= 0 { throw fail(.resize, "must be positive, got \(resize)") }
+        if let crop, crop != size { throw fail(.crop, "\(crop) does not give the model's input size \(size)") }
         guard normalization.mean.count == channels, normalization.std.count == channels,
               normalization.std.allSatisfy({ $0 > 0 && $0.isFinite }) else {
-            throw fail("--mean/--std", "need \(channels) value(s) each (stds positive), got mean \(normalization.mean), std \(normalization.std)")
+            throw fail(.normalization, "need \(channels) value(s) each (stds positive), got mean \(normalization.mean), std \(normalization.std)")
         }
         return self
     }
 
     /// `image` converted, resized, cropped: 8-bit pixels of the model's size, channels interleaved.
-    /// An image of another size (with no resize or crop to fix it) throws an error naming `path`.
+    /// An image of another size throws an `ImageSizeError` naming `path`.
     public func pixels(_ image: PNGImage, path: String) throws -> PNGImage {
         var image = image.converted(toChannels: 3)
         if channels == 1 { image = image.converted(toChannels: 1) }
@@ -50,8 +50,8 @@ public struct Preprocessing: Sendable, Equatable {
         }
         if let crop { image = image.centerCropped(crop) }
         guard image.height == size, image.width == size else {
-            let how = resize == nil && crop == nil ? "; pass --resize and --crop (e.g. --resize \(size * 8 / 7) --crop \(size)) or resize the files" : ""
-            throw DataError(path: path, reason: "is \(image.height)x\(image.width) (height x width) after preprocessing, but the model takes \(size)x\(size)\(how)")
+            throw ImageSizeError(path: path, height: image.height, width: image.width, size: size,
+                                 unprocessed: resize == nil && crop == nil)
         }
         return image
     }
@@ -64,5 +64,38 @@ public struct Preprocessing: Sendable, Equatable {
             let mean = normalization.mean[c], std = normalization.std[c]
             for i in 0..<plane { out[c * plane + i] = (Float(image.pixels[i * channels + c]) / 255 - mean) / std }
         }
+    }
+}
+
+/// Preprocessing settings that cannot work together.
+public struct PreprocessingError: Error, CustomStringConvertible, Sendable {
+    /// The settings of `Preprocessing` that can be wrong.
+    public enum Setting: String, Sendable {
+        case channels, size, resize, crop, normalization
+    }
+
+    /// The setting at fault.
+    public let setting: Setting
+    /// What is wrong, as a fragment that follows the setting's name.
+    public let reason: String
+    public var description: String { "\(setting.rawValue): \(reason)" }
+}
+
+/// An image that preprocessing does not bring to the model's input size: a configuration error (the resize and
+/// crop are missing or wrong), not one bad file.
+public struct ImageSizeError: Error, CustomStringConvertible, Sendable {
+    /// The image file.
+    public let path: String
+    /// The image's size after preprocessing, and the model's.
+    public let height: Int, width: Int, size: Int
+    /// Whether the preprocessing had neither a resize nor a crop (adding them is the fix).
+    public let unprocessed: Bool
+
+    /// What is wrong, without a fix.
+    public var fact: String { "\(path): is \(height)x\(width) (height x width) after preprocessing, but the model takes \(size)x\(size)" }
+    /// The resize a fix can use with a center crop of `size` (torchvision's 256/224 ratio).
+    public var suggestedResize: Int { size * 8 / 7 }
+    public var description: String {
+        fact + (unprocessed ? "; set a resize and a crop (e.g. resize \(suggestedResize), crop \(size)) or resize the files" : "")
     }
 }

@@ -45,10 +45,12 @@ public struct BatchNormShift: Sendable {
         (worstLayer, self.worst) = worst
     }
 
-    /// A warning naming what to check when `mean` is above the threshold, else nil.
-    public var warning: String? {
+    /// A warning naming what to check (`check`: the settings that shape the inputs, in the caller's words; nil:
+    /// in the library's) when `mean` is above the threshold, else nil.
+    public func warning(check: String? = nil) -> String? {
         guard mean > BatchNormShift.warningThreshold else { return nil }
-        return String(format: "warning: the batch norms see inputs far from the statistics they stored in training (mean divergence %.2f, above %.2f; worst %@ %.2f): check --mean/--std, --resize/--crop, --in-channels and the model options (e.g. --stem-stride); the accuracy below is likely meaningless",
-                      mean, BatchNormShift.warningThreshold, worstLayer, worst)
+        let check = check ?? "the normalization (mean, std), the resizing and cropping, the input channels and the model's options (e.g. the stem stride)"
+        return String(format: "warning: the batch norms see inputs far from the statistics they stored in training (mean divergence %.2f, above %.2f; worst %@ %.2f): check %@; the accuracy below is likely meaningless",
+                      mean, BatchNormShift.warningThreshold, worstLayer, worst, check)
     }
 }

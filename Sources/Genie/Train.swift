@@ -15,9 +15,11 @@ public struct TrainConfig: Sendable {
     public var augmentation = Augmentation(padding: 2, horizontalFlip: true)
 
     public init() {}
+}
 
-    /// What must match for a checkpoint to be resumed.
-    var fingerprint: String { "epochs=\(epochs) batch=\(batchSize) lr=\(learningRate) momentum=\(momentum) wd=\(weightDecay) seed=\(seed)" }
+/// What a training checkpoint must match to be resumed.
+struct TrainSettings: Encodable {
+    var arch: String, epochs: Int, batchSize: Int, learningRate: Float, momentum: Float, weightDecay: Float, seed: UInt64
 }
 
 /// Trains `spec`'s model on `train`, evaluating on `test` after each epoch. After every epoch the model and
@@ -34,9 +36,11 @@ public func train(spec: ModelSpec, config: TrainConfig, train: Dataset, test: Da
                                augmentation: config.augmentation, normalization: normalization)
     let stepsPerEpoch = sampler.batchCount
     var schedule = CosineSchedule(optimizer, totalSteps: config.epochs * stepsPerEpoch)
+    let progress = Checkpoint(at: checkpoint, settings: TrainSettings(
+        arch: spec.arch, epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate,
+        momentum: config.momentum, weightDecay: config.weightDecay, seed: config.seed), steps: "epochs")
     var firstEpoch = 0
-    if let saved = try? SafeTensors(contentsOf: checkpoint), saved.metadata["train"] == config.fingerprint,
-       saved.metadata["arch"] == spec.arch, let done = saved.metadata["epochs_done"].flatMap(Int.init) {
+    if let (saved, done) = progress.load() {
         let tensors = saved.tensors()
         try model.loadStateDict(tensors.filter { !$0.key.hasPrefix("optimizer.") }, source: checkpoint.path)
         try optimizer.loadStateDict(Dictionary(uniqueKeysWithValues: tensors.compactMap { k, v in
@@ -70,10 +74,9 @@ public func train(spec: ModelSpec, config: TrainConfig, train: Dataset, test: Da
         accuracy = try evaluate(model, on: test, normalization: normalization, quiet: true)
         log(String(format: "epoch %d/%d  train loss %.4f  train acc %.2f%%  test top1 %.2f%%", epoch + 1, config.epochs,
                    lossSum / Double(max(seen, 1)), 100 * Double(correct) / Double(max(seen, 1)), accuracy.top1))
-        var file = model.safeTensors(metadata: spec.metadata.merging(
-            ["train": config.fingerprint, "epochs_done": "\(epoch + 1)"]) { $1 })
+        var file = model.safeTensors(metadata: spec.metadata)
         for (k, v) in optimizer.stateDict() { file.set("optimizer." + k, v) }
-        try file.write(to: checkpoint)
+        try progress.save(file, done: epoch + 1)
     }
     return (model, accuracy)
 }

@@ -3,6 +3,8 @@ import Foundation
 import Genie
 import Tensors
 
+extension DistillMethod: ExpressibleByArgument {}
+
 struct Distill: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "GENIE-D: synthesize calibration images from a trained model alone (resumable, shardable).",
@@ -13,53 +15,74 @@ struct Distill: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @Option(help: "Number of images.") var images = 1024
-    @Option(help: "Images per batch (each batch gets a fresh generator).") var batch = 128
+    @Option(name: [.customLong("batch-size"), .customLong("batch")], help: "Images per batch, at least 2 (each batch gets a fresh generator; --batch is the old name).")
+    var batchSize = 128
     @Option(help: "Iterations per batch.") var iterations = 4000
     @Option(help: "Output file (safetensors); a PNG grid is written beside it.") var out: String
     @Option(help: "Random seed.") var seed: UInt64 = 0
-    @Option(help: "genie (generator + latents), pixels (optimize pixels, ZeroQ-style) or noise.") var method = "genie"
+    @Option(help: "genie (generator + latents), pixels (optimize pixels, ZeroQ-style) or noise.") var method = DistillMethod.genie
     @Flag(help: "Turn swing convolution off (ablation).") var noSwing = false
     @Option(help: "Distill only every M-th batch starting at K (K/M); also read from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with GENIE_SHARDS.")
     var shard: String?
     @Flag(help: "Print one JSON object with the result.") var json = false
 
+    /// The `--json` record: mean BNS losses over the batches at their first and last iteration.
+    struct Record: Encodable {
+        var images: Int, seconds: Double, initialLoss: Float, finalLoss: Float, shard: String, out: String, method: String
+    }
+
+    /// The `--json` record of a shard that was finished already.
+    struct AlreadyDone: Encodable {
+        var alreadyDone = true
+        var shard: String, out: String, method: String
+    }
+
+    func validate() throws {
+        guard images >= 1 else { throw ValidationError("--images must be at least 1, got \(images)") }
+        guard batchSize >= 2 else { throw ValidationError("--batch-size must be at least 2 (batch statistics need two images)") }
+        guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
+    }
+
     func run() throws {
-        guard let method = DistillMethod(rawValue: method) else {
-            throw ValidationError("--method must be genie, pixels or noise, got '\(self.method)'")
-        }
-        let shard = try shard.map(Shard.init(parsing:)) ?? Shard.fromEnvironment() ?? .whole
+        let shard = try parsedShard()
         try checkWritable(out, flag: "--out")
         let (spec, net) = try model.load()
         var config = DistillConfig()
         config.method = method
-        config.batchSize = batch
+        config.batchSize = batchSize
         config.iterations = iterations
         config.seed = seed
         config.swing = !noSwing
         let url = URL(fileURLWithPath: out)
         // A job array started again: a shard whose file is finished with these settings has nothing to do.
-        if DistilledFile.isFinished(url, run: distillFingerprint(spec: spec, model: net, total: images, config: config), shard: shard) {
+        let partial = URL(fileURLWithPath: out + ".partial")
+        let run = distillCheckpoint(at: partial, spec: spec, model: net, total: images, config: config).fingerprint
+        if DistilledFile.isFinished(url, run: run, shard: shard) {
             if json {
-                printJSON(["already_done": true, "shard": shard.description, "out": out, "method": method.rawValue])
+                try printJSON(AlreadyDone(shard: shard.description, out: out, method: method.rawValue))
             } else {
                 print("\(out) already holds shard \(shard.description) of this distillation (same settings and weights); nothing to do")
             }
             return
         }
-        let partial = URL(fileURLWithPath: out + ".partial")
         let set = try distillImages(spec: spec, model: net, total: images, config: config, shard: shard, partial: partial,
                                     quiet: json, log: log)
-        try DistilledFile.write(set, spec: spec, config: config, total: images, shard: shard, to: url)
-        try? FileManager.default.removeItem(at: partial)
+        try Checkpoint.finish(partial) { try DistilledFile.write(set, spec: spec, config: config, total: images, shard: shard, to: url) }
         let initial = set.initialLosses.reduce(0, +) / Float(max(set.initialLosses.count, 1))
         let final = set.finalLosses.reduce(0, +) / Float(max(set.finalLosses.count, 1))
         if json {
-            printJSON(["images": set.images.shape.first ?? 0, "seconds": set.seconds, "initial_loss": initial,
-                       "final_loss": final, "shard": shard.description, "out": out, "method": method.rawValue])
+            try printJSON(Record(images: set.images.shape.first ?? 0, seconds: set.seconds, initialLoss: initial, finalLoss: final,
+                                 shard: shard.description, out: out, method: method.rawValue))
         } else {
             print(String(format: "distilled %d images (%@, shard %@) in %.1f s: BNS loss %.4f -> %.4f; saved %@ and its .png grid",
                          set.images.shape.first ?? 0, method.rawValue, shard.description, set.seconds, initial, final, out))
         }
+    }
+
+    /// `--shard K/M`, else the job array's shard, else the whole run.
+    func parsedShard() throws -> Shard {
+        guard let shard else { return try Shard.fromEnvironment() ?? .whole }
+        do { return try Shard(parsing: shard) } catch let error as GenieError { throw ValidationError("--shard: \(error)") }
     }
 }
 
@@ -70,12 +93,17 @@ struct Merge: ParsableCommand {
     @Option(help: "Output file.") var out: String
     @Flag(help: "Print one JSON object with the result.") var json = false
 
+    /// The `--json` record.
+    struct Record: Encodable {
+        var files: Int, images: Int, out: String
+    }
+
     func run() throws {
         try checkWritable(out, flag: "--out")
         let (file, total) = try DistilledFile.merge(files.map { URL(fileURLWithPath: $0) })
         try file.write(to: URL(fileURLWithPath: out))
         if json {
-            printJSON(["files": files.count, "images": total, "out": out])
+            try printJSON(Record(files: files.count, images: total, out: out))
         } else {
             print("merged \(files.count) shard files into \(out) (\(total) images)")
         }

@@ -4,40 +4,53 @@ import Foundation
 import Genie
 import Tensors
 
+/// The data sets genie can read by name.
+enum DatasetName: String, CaseIterable, ExpressibleByArgument {
+    case fashionMNIST = "fashion-mnist"
+}
+
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Top-1 (and top-5) accuracy of a model on the test set.")
 
     @OptionGroup var model: ModelOptions
     @Option(help: "A quantized-model file from `genie quantize` (instead of --weights).") var quantized: String?
-    @Option(help: "Data set (fashion-mnist), used when no --data folder is given.") var dataset = "fashion-mnist"
-    @Option(help: "An image folder in torchvision's ImageFolder layout (one subfolder per class, JPEG/PNG files) to evaluate on instead.")
-    var data: String?
-    @OptionGroup var preprocessing: PreprocessingOptions
-    @Option(help: "Batch size.") var batchSize = 500
+    @Option(help: "Data set (fashion-mnist), used when no --data folder is given.") var dataset = DatasetName.fashionMNIST
+    @OptionGroup var test: TestDataOptions
+    @Option(help: "Images per batch.") var batchSize = 500
     @Option(help: "Also write every test image's logits to this safetensors file ('logits', [N, classes]).") var logits: String?
     @Flag(help: "Print one JSON object with the result.") var json = false
 
+    /// The `--json` record: accuracies in percent.
+    struct Record: Encodable {
+        var arch: String, top1: Double, top5: Double?, images: Int, skipped: Int
+        /// The mean batch-norm shift on 64 test images (`BatchNormShift`).
+        var batchnormShift: Double?
+    }
+
+    func validate() throws {
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+    }
+
     func run() throws {
-        guard dataset == "fashion-mnist" else { throw ValidationError("--dataset: only fashion-mnist is available, got '\(dataset)'") }
         if let logits { try checkWritable(logits, flag: "--logits") }
         let (spec, net) = try quantized.map { path in
             try QuantizedModelFile.load(SafeTensors(contentsOf: URL(fileURLWithPath: path)), source: "'\(path)'")
         } ?? model.load()
-        let test = try TestData(data: data, preprocessing: preprocessing, spec: spec, batchSize: batchSize)
+        let testSet = try test.testSet(spec: spec, batchSize: batchSize)
         var rows: [Tensor] = []
-        let (accuracy, skipped, shift) = try test.evaluate(net, quiet: json, logits: logits == nil ? nil : { rows.append($0) })
+        let result = try testSet.evaluate(net, quiet: json, log: log, check: TestDataOptions.inputFlags,
+                                          logits: logits == nil ? nil : { rows.append($0) })
+        let accuracy = result.accuracy
         if let logits {
             var file = SafeTensors(metadata: ["arch": spec.arch, "source": quantized ?? model.weights ?? ""])
             file.set("logits", Tensor(shape: [accuracy.count, spec.numClasses], scalars: rows.flatMap(\.scalars)))
             try file.write(to: URL(fileURLWithPath: logits))
         }
         if json {
-            var out: [String: Any] = ["arch": spec.arch, "top1": accuracy.top1, "images": accuracy.count, "skipped": skipped]
-            if let shift { out["batchnorm_shift"] = shift.mean }
-            if let top5 = accuracy.top5 { out["top5"] = top5 }
-            printJSON(out)
+            try printJSON(Record(arch: spec.arch, top1: accuracy.top1, top5: accuracy.top5, images: accuracy.count,
+                                 skipped: result.skipped, batchnormShift: result.shift?.mean))
         } else {
-            print(String(format: "%@ on %@ (%d images): top-1 %.2f%%", spec.arch, test.name, accuracy.count, accuracy.top1)
+            print(String(format: "%@ on %@ (%d images): top-1 %.2f%%", spec.arch, testSet.name, accuracy.count, accuracy.top1)
                   + (accuracy.top5.map { String(format: ", top-5 %.2f%%", $0) } ?? ""))
         }
     }

@@ -15,8 +15,13 @@ struct Export: ParsableCommand {
     var floatBiases = false
     @Flag(help: "Print one JSON object with the result.") var json = false
 
+    /// The `--json` record.
+    struct Record: Encodable {
+        var onnx: String, opset: Int, bytes: Int, foldedBatchNorms: Int, mirroredChannels: Int
+    }
+
     func run() throws {
-        if let problem = ONNXExport.opsetProblem(opset) { throw ValidationError(problem) }
+        if let problem = ONNXExport.opsetProblem(opset) { throw ValidationError("--\(problem)") }
         guard FileManager.default.fileExists(atPath: quantized) else { throw GenieError("--quantized: no such file '\(quantized)'") }
         try checkWritable(onnx, flag: "--onnx")
         let file = try SafeTensors(contentsOf: URL(fileURLWithPath: quantized))
@@ -25,8 +30,8 @@ struct Export: ParsableCommand {
         try AtomicFile.write(bytes, to: URL(fileURLWithPath: onnx))
         let mirrored = folded.map(\.mirroredChannels).reduce(0, +)
         if json {
-            printJSON(["onnx": onnx, "opset": opset, "bytes": bytes.count, "folded_batch_norms": folded.count,
-                       "mirrored_channels": mirrored])
+            try printJSON(Record(onnx: onnx, opset: opset, bytes: bytes.count, foldedBatchNorms: folded.count,
+                                 mirroredChannels: mirrored))
         } else {
             print("exported \(quantized) to \(onnx) (opset \(opset), \(bytes.count) bytes; \(folded.count) batch norms folded, "
                   + "\(mirrored) channels with negative batch-norm scale mirrored)")

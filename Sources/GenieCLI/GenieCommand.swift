@@ -14,12 +14,17 @@ struct GenieCommand: ParsableCommand {
 
     static func main() {
         limitOpenMPSpinning()
-        main(nil)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: inFlagWords(error))
+        }
     }
 
     /// oneDNN's OpenMP workers spin between parallel regions (libgomp: 300k spins, or forever with ACTIVE); when
     /// anything else shares the cores that spinning slows every step several times over, while never spinning
-    /// (PASSIVE) costs 5-20% on a quiet machine (both measured here, BENCHMARKS.md). libgomp reads its settings
+    /// (PASSIVE) costs 5-20% on a quiet machine (both measured on the 2-core machine of BENCHMARKS.md). libgomp reads its settings
     /// only at start-up, so the process restarts itself once with a short spin unless the user chose a policy.
     static func limitOpenMPSpinning() {
         guard getenv("OMP_WAIT_POLICY") == nil, getenv("GOMP_SPINCOUNT") == nil else { return }

@@ -26,43 +26,22 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "MobileNetV2 stem stride (1 or 2).")
     var stemStride: Int?
 
+    /// What the flags override in the weights file's spec.
+    var overrides: ModelOverrides {
+        ModelOverrides(arch: arch, numClasses: numClasses, inChannels: inChannels, imageSize: imageSize,
+                       mean: mean.isEmpty ? nil : mean, std: std.isEmpty ? nil : std, widthMult: widthMult, stemStride: stemStride)
+    }
+
     /// The spec (file metadata overridden by flags) and the model with the weights loaded.
     func load() throws -> (spec: ModelSpec, model: Module) {
         guard let weights else { throw ValidationError("--weights FILE is required") }
-        let url = URL(fileURLWithPath: weights)
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw GenieError("--weights: no such file '\(weights)'")
-        }
-        let file = try SafeTensors(contentsOf: url)
-        let recorded = ModelSpec(metadata: file.metadata)
-        guard let arch = arch ?? recorded?.arch else {
-            throw GenieError("--weights '\(weights)' records no architecture; pass --arch (one of \(ModelSpec.architectures.joined(separator: ", ")))")
-        }
-        var spec = recorded ?? ModelSpec(arch: arch)
-        spec.arch = arch
-        if let numClasses { spec.numClasses = numClasses }
-        if let inChannels {
-            spec.inChannels = inChannels
-            if mean.isEmpty && spec.mean.count != inChannels { spec.mean = Array(repeating: spec.mean[0], count: inChannels) }
-            if std.isEmpty && spec.std.count != inChannels { spec.std = Array(repeating: spec.std[0], count: inChannels) }
-        }
-        if let imageSize { spec.imageSize = imageSize }
-        if !mean.isEmpty { spec.mean = mean }
-        if !std.isEmpty { spec.std = std }
-        if let widthMult { spec.widthMult = widthMult }
-        if let stemStride { spec.stemStride = stemStride }
-        spec = try spec.validated()
-        let model = spec.build()
-        try model.load(file, source: "'\(weights)'")
-        model.setTraining(false)
-        return (spec, model)
+        return try loadModel(weights: URL(fileURLWithPath: weights), overrides: overrides)
     }
 }
 
-/// Prints one JSON object on standard output.
-func printJSON(_ object: [String: Any]) {
-    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
+/// Prints `record` as one line of JSON on standard output (snake_case keys, sorted).
+func printJSON<Record: Encodable>(_ record: Record) throws {
+    print(String(decoding: try reportJSON(record), as: UTF8.self))
 }
 
 /// Writes a line to standard error (progress and logs stay off standard output, which `--json` owns).

@@ -16,39 +16,28 @@ struct CalibrationOptions: ParsableArguments {
     @OptionGroup var preprocessing: PreprocessingOptions
     @Option(help: "Baseline: this many standard-normal images.") var noise: Int?
 
-    /// The calibration tensor in the model's normalized input space.
-    func load(spec: ModelSpec, seed: UInt64) throws -> Tensor {
+    /// The source the flags name, and how errors name it.
+    func source() throws -> (source: CalibrationSource, label: String) {
         let given = [calib != nil, real != nil || realFolder != nil, noise != nil].filter { $0 }.count
         guard given == 1 else { throw ValidationError("give exactly one of --calib FILE, --real N, --real-folder DIR [--real N], --noise N") }
-        guard realFolder != nil || (preprocessing.resize == nil && preprocessing.crop == nil) else {
-            throw ValidationError("--resize and --crop apply to image files (--real-folder DIR)")
-        }
-        let normalization = Normalization(mean: spec.mean, std: spec.std)
-        if let calib {
-            let file = try SafeTensors(contentsOf: URL(fileURLWithPath: calib))
-            guard let images = try? file.tensor("images") else { throw GenieError("--calib '\(calib)' holds no 'images' tensor") }
-            try checkCalibration(images, spec: spec, source: "--calib '\(calib)'")
-            return images
-        }
+        if realFolder == nil { try preprocessing.checkUnused(without: "--real-folder") }
+        if let calib { return (.distilled(URL(fileURLWithPath: calib)), "--calib '\(calib)'") }
         if let realFolder {
-            let folder = try ImageFolder(URL(fileURLWithPath: realFolder))
-            if let real { try checkCalibrationCount(real, source: "--real") }
-            let indices = try real.map { try folder.randomIndices(count: $0, seed: seed) }
-            let images = try folder.load(indices, preprocessing: preprocessing.preprocessing(spec))
-            let calibration = try normalization.apply(images.images)
-            try checkCalibration(calibration, spec: spec, source: "--real-folder '\(realFolder)'")
-            return calibration
+            return (.folder(URL(fileURLWithPath: realFolder), count: real, resize: preprocessing.resize, crop: preprocessing.crop),
+                    "--real-folder '\(realFolder)'")
         }
-        if let real {
-            try checkCalibrationCount(real, source: "--real")
-            return try normalization.apply(FashionMNIST.load(split: .train).randomSubset(count: real, seed: seed).images)
-        }
-        var rng = SeededGenerator(seed: seed)
-        guard let noise else { throw ValidationError("give exactly one of --calib FILE, --real N, --real-folder DIR, --noise N") }
-        try checkCalibrationCount(noise, source: "--noise")
-        return Tensor.randomNormal([noise, spec.inChannels, spec.imageSize, spec.imageSize], using: &rng)
+        if let real { return (.fashionMNIST(count: real), "--real") }
+        return (.noise(count: noise!), "--noise")
+    }
+
+    /// The calibration tensor in the model's normalized input space.
+    func load(spec: ModelSpec, seed: UInt64) throws -> Tensor {
+        let (source, label) = try source()
+        return try source.images(for: spec, seed: seed, label: label)
     }
 }
+
+extension QuantMethod: ExpressibleByArgument {}
 
 struct Quantize: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,20 +52,34 @@ struct Quantize: ParsableCommand {
     @Option(help: "Weight bits (2...8).") var wbits = 4
     @Option(help: "Activation bits (2...8).") var abits = 4
     @Option(help: "genie (joint step size and softbits), brecq (fixed step size) or rtn (round to nearest).")
-    var method = "genie"
+    var method = QuantMethod.genie
     @Option(help: "Reconstruction iterations per unit.") var iterations = 20_000
     @Option(help: "Rounding-regularizer weight lambda.") var roundWeight: Float = 1
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Output quantized-model file; progress is kept in OUT.checkpoint until done.") var out: String
+    @Flag(help: "Then measure the quantized model's top-1 on Fashion-MNIST's test set (or --data DIR).") var evaluate = false
+    @Option(help: "With --evaluate: an image folder in torchvision's ImageFolder layout to measure top-1 on.") var data: String?
     @Flag(help: "Print one JSON object with the result.") var json = false
 
-    func run() throws {
-        guard let method = QuantMethod(rawValue: method) else { throw ValidationError("--method must be genie, brecq or rtn, got '\(self.method)'") }
+    /// The `--json` record.
+    struct Record: Encodable {
+        var out: String, seconds: Double, method: String, wbits: Int, abits: Int, calibrationImages: Int
+        /// With `--evaluate`: the quantized model's top-1 (and top-5) in percent and the test images' count.
+        var top1: Double?, top5: Double?, testImages: Int?
+    }
+
+    func validate() throws {
         try checkBits(weights: wbits, activations: abits)
         guard iterations >= 1 else { throw ValidationError("--iterations must be positive") }
+        guard roundWeight >= 0, roundWeight.isFinite else { throw ValidationError("--round-weight must be finite and not negative, got \(roundWeight)") }
+        guard data == nil || evaluate else { throw ValidationError("--data goes with --evaluate") }
+    }
+
+    func run() throws {
         try checkWritable(out, flag: "--out")
         let (spec, net) = try model.load()
         let images = try calibration.load(spec: spec, seed: seed)
+        let test = try evaluate ? TestSet(data.map { .folder(URL(fileURLWithPath: $0)) } ?? .fashionMNIST, spec: spec) : nil
         var config = ReconstructionConfig()
         config.method = method
         config.iterations = iterations
@@ -89,13 +92,18 @@ struct Quantize: ParsableCommand {
         let file = try QuantizedModelFile.make(quantized, spec: spec, metadata: [
             "method": method.rawValue, "wbits": "\(wbits)", "abits": "\(abits)", "iterations": "\(iterations)",
             "seed": "\(seed)", "calibration_images": "\(images.shape[0])"])
-        try file.write(to: URL(fileURLWithPath: out))
-        try? FileManager.default.removeItem(at: checkpoint)
-        let seconds = Date().timeIntervalSince(start)
+        try Checkpoint.finish(checkpoint) { try file.write(to: URL(fileURLWithPath: out)) }
+        var record = Record(out: out, seconds: Date().timeIntervalSince(start), method: method.rawValue, wbits: wbits, abits: abits,
+                            calibrationImages: images.shape[0])
+        if let test {
+            let accuracy = try test.evaluate(quantized, quiet: json, log: log, check: TestDataOptions.inputFlags).accuracy
+            (record.top1, record.top5, record.testImages) = (accuracy.top1, accuracy.top5, accuracy.count)
+        }
         if json {
-            printJSON(["out": out, "seconds": seconds, "method": method.rawValue, "wbits": wbits, "abits": abits])
+            try printJSON(record)
         } else {
-            print(String(format: "quantized %@ to W%dA%d (%@) in %.0f s; saved %@", spec.arch, wbits, abits, method.rawValue, seconds, out))
+            print(String(format: "quantized %@ to W%dA%d (%@) in %.0f s; saved %@", spec.arch, wbits, abits, method.rawValue, record.seconds, out)
+                  + (record.top1.map { String(format: "; top-1 %.2f%% on %@", $0, test!.name) } ?? ""))
         }
     }
 }

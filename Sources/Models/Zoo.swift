@@ -33,23 +33,22 @@ public struct ModelSpec: Equatable, Sendable {
         self.std = std
     }
 
-    /// A checked spec: errors name the flag that is wrong.
+    /// A checked spec: errors name the setting that is wrong by its metadata key.
     public func validated() throws -> ModelSpec {
-        func fail(_ s: String) -> ModelSpecError { ModelSpecError(message: s) }
+        func fail(_ key: String, _ reason: String) -> ModelSpecError { ModelSpecError(key: key, reason: reason) }
         guard ModelSpec.architectures.contains(arch) else {
-            throw fail("unknown --arch '\(arch)'; known: \(ModelSpec.architectures.joined(separator: ", "))")
+            throw fail("arch", "'\(arch)' is not in the zoo; known: \(ModelSpec.architectures.joined(separator: ", "))")
         }
         // Upper bounds keep a damaged file's metadata from building an absurdly large model.
-        guard (1...100_000).contains(numClasses) else { throw fail("--num-classes must be in 1...100000, got \(numClasses)") }
-        guard (1...64).contains(inChannels) else { throw fail("--in-channels must be in 1...64, got \(inChannels)") }
-        guard (8...4096).contains(imageSize) else { throw fail("--image-size must be in 8...4096, got \(imageSize)") }
+        guard (1...100_000).contains(numClasses) else { throw fail("num_classes", "must be in 1...100000, got \(numClasses)") }
+        guard (1...64).contains(inChannels) else { throw fail("in_channels", "must be in 1...64, got \(inChannels)") }
+        guard (8...4096).contains(imageSize) else { throw fail("image_size", "must be in 8...4096, got \(imageSize)") }
         guard mean.count == inChannels, std.count == inChannels else {
-            throw fail("--mean and --std need \(inChannels) values (one per input channel), got \(mean.count) and \(std.count)")
+            throw fail("mean", "and std need \(inChannels) values (one per input channel), got \(mean.count) and \(std.count)")
         }
-        guard std.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw fail("--std values must be positive") }
-        guard widthMult > 0, widthMult <= 4, [1, 2].contains(stemStride) else {
-            throw fail("--width-mult must be in (0, 4] and --stem-stride 1 or 2, got \(widthMult) and \(stemStride)")
-        }
+        guard std.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw fail("std", "values must be positive") }
+        guard widthMult > 0, widthMult <= 4 else { throw fail("width_mult", "must be in (0, 4], got \(widthMult)") }
+        guard [1, 2].contains(stemStride) else { throw fail("stem_stride", "must be 1 or 2, got \(stemStride)") }
         return self
     }
 
@@ -84,8 +83,11 @@ public struct ModelSpec: Equatable, Sendable {
     }
 }
 
-/// A model spec with a bad option; the message names the flag.
+/// A model spec with a bad setting, named by its metadata key (`num_classes`; `metadata` lists them).
 public struct ModelSpecError: Error, CustomStringConvertible {
-    public let message: String
-    public var description: String { message }
+    /// The setting's metadata key.
+    public let key: String
+    /// What is wrong with it, as a fragment that follows the key.
+    public let reason: String
+    public var description: String { "\(key) \(reason)" }
 }

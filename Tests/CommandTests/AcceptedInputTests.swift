@@ -6,7 +6,7 @@ import Tensors
 @Suite struct AcceptedInputTests {
     /// Distills 2 images from `weights` and returns the images (expecting success).
     func distill(_ weights: String, in folder: URL) throws -> [Float] {
-        let result = try genie(["distill", "--weights", weights, "--images", "2", "--batch", "2", "--iterations", "4",
+        let result = try genie(["distill", "--weights", weights, "--images", "2", "--batch-size", "2", "--iterations", "4",
                                 "--out", "d.safetensors"], in: folder)
         try #require(result.status == 0, "\(result)")
         return try SafeTensors(contentsOf: folder.appendingPathComponent("d.safetensors")).tensor("images").scalars

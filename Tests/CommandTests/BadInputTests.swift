@@ -111,6 +111,21 @@ let badInputs: [BadInput] = [
     BadInput("genie run with --wbits 1", status: 64, says: ["--wbits must be in 2...8, got 1"]) { _ in
         ["run", "--weights", resnet20, "--wbits", "1", "--out", "run"]
     },
+    // Named choices.
+    BadInput("--method that GENIE-M does not know", status: 64, says: ["'fast' is invalid for '--method <method>'", "'genie', 'brecq' or 'rtn'"],
+             quantize(["--method", "fast", "--noise", "32"])),
+    BadInput("--preset that genie run does not know", status: 64, says: ["'huge' is invalid for '--preset <preset>'", "'quick' and 'paper'"]) { _ in
+        ["run", "--preset", "huge"]
+    },
+    BadInput("--num-classes 0", says: ["--num-classes must be in 1...100000, got 0"]) { _ in
+        ["evaluate", "--weights", resnet20, "--num-classes", "0"]
+    },
+    BadInput("--arch not in the zoo", says: ["--arch 'vgg' is not in the zoo; known: resnet20"]) { _ in
+        ["train", "--arch", "vgg", "--out", "w.safetensors"]
+    },
+    BadInput("--batch-size 1 for distill", status: 64, says: ["--batch-size must be at least 2"]) { _ in
+        ["distill", "--weights", resnet20, "--images", "2", "--batch-size", "1", "--out", "i.safetensors"]
+    },
     // Calibration data.
     BadInput("calibration images of the wrong shape", says: ["--calib 'calib.safetensors'", "shape [32, 3, 28, 28]", "[N, 1, 28, 28]"],
              quantize(["--calib", "calib.safetensors"], files: writeCalibration([32, 3, 28, 28]))),

@@ -31,7 +31,7 @@ import Tensors
     }
 
     @Test func distillationKilledMidBatchResumesToTheSameImages() throws {
-        let arguments = ["distill", "--weights", resnet20, "--images", "6", "--batch", "2", "--iterations", "25",
+        let arguments = ["distill", "--weights", resnet20, "--images", "6", "--batch-size", "2", "--iterations", "25",
                          "--seed", "7", "--out", "images.safetensors"]
         let resumed = try killAndResume(arguments, marker: "images.safetensors.partial/batch-00000.safetensors",
                                         outputs: ["images.safetensors", "images.png"])

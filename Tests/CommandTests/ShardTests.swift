@@ -6,7 +6,7 @@ import Testing
 @Suite struct ShardTests {
     /// `genie distill` of a small shard of ResNet-20's images (2 iterations per batch of 2).
     func distill(_ shard: String, out: String, images: Int = 6, iterations: Int = 2) -> [String] {
-        ["distill", "--weights", resnet20, "--images", "\(images)", "--batch", "2", "--iterations", "\(iterations)",
+        ["distill", "--weights", resnet20, "--images", "\(images)", "--batch-size", "2", "--iterations", "\(iterations)",
          "--seed", "1", "--shard", shard, "--out", out]
     }
 
@@ -54,7 +54,7 @@ import Testing
         let reference = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: reference) }
         let arguments = { (out: String) in
-            ["distill", "--weights", resnet20, "--images", "32", "--batch", "8", "--iterations", "10", "--seed", "3",
+            ["distill", "--weights", resnet20, "--images", "32", "--batch-size", "8", "--iterations", "10", "--seed", "3",
              "--shard", "1/2", "--out", out]
         }
         try #require(try genie(arguments("s.safetensors"), in: reference, environment: environment).status == 0)
@@ -77,7 +77,7 @@ import Testing
 
 extension ResumeTests {
     @Test func aShardKilledMidBatchResumesToTheSameFile() throws {
-        let arguments = ["distill", "--weights", resnet20, "--images", "8", "--batch", "2", "--iterations", "25",
+        let arguments = ["distill", "--weights", resnet20, "--images", "8", "--batch-size", "2", "--iterations", "25",
                          "--seed", "7", "--shard", "1/2", "--out", "shard.safetensors"]
         let resumed = try killAndResume(arguments, marker: "shard.safetensors.partial/batch-00001.safetensors",
                                         outputs: ["shard.safetensors", "shard.png"])

@@ -42,12 +42,12 @@ public enum ONNXExport {
     /// What is wrong with `opset`, or nil when the exporter writes it.
     public static func opsetProblem(_ opset: Int) -> String? {
         if opset < opsets.lowerBound {
-            return "--opset \(opset) cannot express the quantized model: per-channel weight scales (DequantizeLinear with an "
-                + "axis) need opset \(opsets.lowerBound); use --opset \(opsets.lowerBound) to \(opsets.upperBound) "
+            return "opset \(opset) cannot express the quantized model: per-channel weight scales (DequantizeLinear with an "
+                + "axis) need opset \(opsets.lowerBound); use an opset from \(opsets.lowerBound) to \(opsets.upperBound) "
                 + "(21 and later store 4-bit values as int4/uint4)"
         }
         if opset > opsets.upperBound {
-            return "--opset \(opset) is newer than the exporter writes; use --opset \(opsets.lowerBound) to \(opsets.upperBound)"
+            return "opset \(opset) is newer than the exporter writes; use an opset from \(opsets.lowerBound) to \(opsets.upperBound)"
         }
         return nil
     }

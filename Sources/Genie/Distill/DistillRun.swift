@@ -10,7 +10,7 @@ public struct Shard: Equatable, Sendable, CustomStringConvertible {
 
     public init(index: Int, count: Int) throws {
         guard count >= 1, (0..<count).contains(index) else {
-            throw GenieError("--shard: need K/M with 0 <= K < M, got \(index)/\(count)")
+            throw GenieError("a shard K/M needs 0 <= K < M, got \(index)/\(count)")
         }
         self.index = index
         self.count = count
@@ -20,7 +20,7 @@ public struct Shard: Equatable, Sendable, CustomStringConvertible {
     public init(parsing text: String) throws {
         let parts = text.split(separator: "/")
         guard parts.count == 2, let k = Int(parts[0]), let m = Int(parts[1]) else {
-            throw GenieError("--shard: expected K/M such as 0/4, got '\(text)'")
+            throw GenieError("expected a shard K/M such as 0/4, got '\(text)'")
         }
         try self.init(index: k, count: m)
     }
@@ -48,14 +48,23 @@ public struct DistilledSet {
     public var batches: [Int]
     public var initialLosses: [Float], finalLosses: [Float]
     public var seconds: Double
-    /// The settings and weights that made it (`distillFingerprint`).
+    /// The settings and weights that made it (the fingerprint of its `distillCheckpoint`).
     public var run: String
 }
 
-/// What makes a distillation's images: its settings and a hash of the model's weights. Files made by runs with
-/// equal fingerprints hold the same images.
-public func distillFingerprint(spec: ModelSpec, model: Module, total: Int, config: DistillConfig) -> String {
-    "method=\(config.method.rawValue) seed=\(config.seed) iterations=\(config.iterations) batch=\(config.batchSize) swing=\(config.swing) images=\(total) arch=\(spec.arch) shape=\([spec.inChannels, spec.imageSize, spec.imageSize]) weights=\(model.weightsHash)"
+/// What makes a distillation's images: its settings and a hash of the model's weights. Runs with equal settings
+/// make the same images.
+struct DistillSettings: Encodable {
+    var method: String, seed: UInt64, iterations: Int, batchSize: Int, swing: Bool, images: Int
+    var arch: String, shape: [Int], weights: String
+}
+
+/// The checkpoint of a distillation: a folder of finished batches, named by the settings that make them.
+public func distillCheckpoint(at url: URL, spec: ModelSpec, model: Module, total: Int, config: DistillConfig) -> Checkpoint {
+    Checkpoint(at: url, settings: DistillSettings(
+        method: config.method.rawValue, seed: config.seed, iterations: config.iterations, batchSize: config.batchSize,
+        swing: config.swing, images: total, arch: spec.arch, shape: [spec.inChannels, spec.imageSize, spec.imageSize],
+        weights: model.weightsHash))
 }
 
 /// Distills `total` images in batches of `config.batchSize` (the last batch may be smaller), only those of
@@ -63,31 +72,26 @@ public func distillFingerprint(spec: ModelSpec, model: Module, total: Int, confi
 /// missing there and gives the same images as an uninterrupted run.
 public func distillImages(spec: ModelSpec, model: Module, total: Int, config: DistillConfig, shard: Shard,
                           partial: URL, quiet: Bool = false, log: (String) -> Void = { _ in }) throws -> DistilledSet {
-    guard total >= 1 else { throw GenieError("--images must be at least 1, got \(total)") }
-    guard config.batchSize >= 2 else { throw GenieError("--batch must be at least 2 (batch statistics need two images)") }
-    guard config.iterations >= 1 else { throw GenieError("--iterations must be at least 1") }
+    guard total >= 1 else { throw GenieError("a distillation needs at least 1 image, got \(total)") }
+    guard config.batchSize >= 2 else { throw GenieError("the batch size must be at least 2 (batch statistics need two images), got \(config.batchSize)") }
+    guard config.iterations >= 1 else { throw GenieError("the iterations per batch must be at least 1, got \(config.iterations)") }
     if config.method == .genie && spec.imageSize % 4 != 0 {
-        throw GenieError("the GENIE generator starts at image size / 4 and doubles twice, so it cannot reach \(spec.imageSize)x\(spec.imageSize); use an image size divisible by 4 or --method pixels")
+        throw GenieError("the GENIE generator starts at image size / 4 and doubles twice, so it cannot reach \(spec.imageSize)x\(spec.imageSize); use an image size divisible by 4 or the pixels method")
     }
     let distiller = try Distiller(model: model, copy: spec.build(), imageShape: [spec.inChannels, spec.imageSize, spec.imageSize],
                                   config: config)
-    do { try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true) } catch {
-        throw GenieError("cannot create the folder '\(partial.path)' that keeps finished batches (a file is in the way, or no permission)")
-    }
+    let checkpoint = distillCheckpoint(at: partial, spec: spec, model: model, total: total, config: config)
     let batchCount = (total + config.batchSize - 1) / config.batchSize
     let mine = (0..<batchCount).filter { shard.contains(batch: $0) }
-    let fingerprint = distillFingerprint(spec: spec, model: model, total: total, config: config)
     let start = Date()
     var result = DistilledSet(images: Tensor.zeros([0]), batches: mine, initialLosses: [], finalLosses: [], seconds: 0,
-                               run: fingerprint)
+                               run: checkpoint.fingerprint)
     var parts: [Tensor] = []
     for batch in mine {
-        let file = partial.appendingPathComponent(String(format: "batch-%05d.safetensors", batch))
         let count = min(config.batchSize, total - batch * config.batchSize)
-        if let saved = try? SafeTensors(contentsOf: file), saved.metadata["run"] == fingerprint,
-           let images = try? saved.tensor("images"), images.shape == [count] + distiller.imageShape,
+        if let saved = checkpoint.load(part: batch), let images = try? saved.tensor("images"), images.shape == [count] + distiller.imageShape,
            let initial = saved.metadata["initial_loss"].flatMap(Float.init), let final = saved.metadata["final_loss"].flatMap(Float.init) {
-            log("batch \(batch + 1)/\(batchCount): already done (\(file.lastPathComponent))")
+            log("batch \(batch + 1)/\(batchCount): already done (\(checkpoint.partURL(batch).lastPathComponent))")
             parts.append(images)
             result.initialLosses.append(initial)
             result.finalLosses.append(final)
@@ -105,11 +109,9 @@ public func distillImages(spec: ModelSpec, model: Module, total: Int, config: Di
             let kept = parts.isEmpty ? "" : "; the \(parts.count) batch\(parts.count == 1 ? "" : "es") finished before it are kept in '\(partial.path)'"
             throw GenieError("batch \(batch + 1)/\(batchCount): \(error)\(kept)")
         }
-        var out = SafeTensors(metadata: ["run": fingerprint, "initial_loss": "\(made.initialLoss)", "final_loss": "\(made.finalLoss)"])
+        var out = SafeTensors(metadata: ["initial_loss": "\(made.initialLoss)", "final_loss": "\(made.finalLoss)"])
         out.set("images", made.images)
-        // Another process given the same shard may have finished and removed the folder: make it again.
-        try? FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
-        try out.write(to: file)
+        try checkpoint.save(out, part: batch)
         parts.append(made.images)
         result.initialLosses.append(made.initialLoss)
         result.finalLosses.append(made.finalLoss)

@@ -22,6 +22,17 @@ public func checkCalibration(_ images: Tensor, spec: ModelSpec, source: String =
     guard images.scalars.allSatisfy(\.isFinite) else { throw GenieError("\(source): the images contain NaN or infinite values") }
 }
 
+/// What a GENIE-M checkpoint must match to be resumed: the settings, and hashes of the weights and images.
+struct ReconstructionSettings: Encodable {
+    var method: String, weightBits: Int, activationBits: Int, iterations: Int, seed: UInt64, roundingWeight: Float
+    var images: Int, weights: String, calibration: String
+
+    init(config: ReconstructionConfig, weightBits: Int, activationBits: Int, images: Int, weights: String, calibration: String) {
+        (method, iterations, seed, roundingWeight) = (config.method.rawValue, config.iterations, config.seed, config.roundingWeight)
+        (self.weightBits, self.activationBits, self.images, self.weights, self.calibration) = (weightBits, activationBits, images, weights, calibration)
+    }
+}
+
 /// GENIE-M end to end: wraps a copy of the full-precision model with quantizers, reconstructs it unit by unit
 /// on `calibration`, and returns the quantized model in hard mode. After every unit the model so far is
 /// saved to `checkpoint` (when given); a run with the same settings resumes after the last finished unit.
@@ -34,18 +45,21 @@ public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibrat
     try quantize(student, weightBits: weightBits, activationBits: activationBits,
                  sample: calibration.slice(batch: 0..<min(2, calibration.shape[0])), seed: config.seed)
     let reconstructor = try Reconstructor(teacher: fullPrecision, student: student, calibration: calibration, config: config)
-    let fingerprint = "method=\(config.method.rawValue) w\(weightBits)a\(activationBits) iterations=\(config.iterations) seed=\(config.seed) images=\(calibration.shape[0]) lambda=\(config.roundingWeight) weights=\(fullPrecision.weightsHash) calibration=\(valueHash([calibration]))"
+    let progress = checkpoint.map {
+        Checkpoint(at: $0, settings: ReconstructionSettings(config: config, weightBits: weightBits, activationBits: activationBits,
+                                                            images: calibration.shape[0], weights: fullPrecision.weightsHash,
+                                                            calibration: valueHash([calibration])), steps: "units")
+    }
     var first = 0
-    if let checkpoint, let saved = try? SafeTensors(contentsOf: checkpoint), saved.metadata["run"] == fingerprint,
-       let done = saved.metadata["units_done"].flatMap(Int.init) {
-        let (_, restored) = try QuantizedModelFile.load(saved, source: checkpoint.path)
+    if let progress, let (saved, done) = progress.load() {
+        let (_, restored) = try QuantizedModelFile.load(saved, source: progress.url.path)
         for unit in reconstructor.units.prefix(done) {
             for (path, layer) in restored.quantizedLayers where path == unit || path.hasPrefix(unit + ".") {
                 student.replace(path, with: layer)
             }
         }
         first = done
-        log("resuming from \(checkpoint.path): \(done) of \(reconstructor.units.count) units done")
+        log("resuming from \(progress.url.path): \(done) of \(reconstructor.units.count) units done")
     }
     var bar: ProgressBar?
     var saved = first  // units whose result is in the checkpoint
@@ -57,13 +71,12 @@ public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibrat
             bar?.update(p.iteration, ["rec": String(format: "%.4f", p.reconstructionLoss),
                                       "round": String(format: "%.1f", p.roundingLoss)])
         }, finished: { unit in
-            guard let checkpoint else { return }
-            let file = try QuantizedModelFile.make(student, spec: spec, metadata: ["run": fingerprint, "units_done": "\(unit + 1)"])
-            try file.write(to: checkpoint)
+            guard let progress else { return }
+            try progress.save(QuantizedModelFile.make(student, spec: spec, metadata: [:]), done: unit + 1)
             saved = unit + 1
         })
     } catch let error as GenieError where saved > 0 {
-        throw GenieError("\(error); the \(saved) unit\(saved == 1 ? "" : "s") finished before it are kept in '\(checkpoint!.path)'")
+        throw GenieError("\(error); the \(saved) unit\(saved == 1 ? "" : "s") finished before it are kept in '\(progress!.url.path)'")
     }
     if !reconstructor.mirroredChannels.isEmpty {
         let layers = reconstructor.mirroredChannels.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }

@@ -62,8 +62,8 @@ extension Module {
 /// `weightBits`/`activationBits`. Then traces one forward pass on `sample` so that layers fed by the same
 /// tensor share one activation quantizer (the first consumer's), as GENIE's reference does.
 public func quantize(_ model: Module, weightBits: Int, activationBits: Int, sample: Tensor, seed: UInt64) throws {
-    guard (2...8).contains(weightBits) else { throw GenieError("--wbits must be in 2...8, got \(weightBits)") }
-    guard (2...8).contains(activationBits) else { throw GenieError("--abits must be in 2...8, got \(activationBits)") }
+    guard (2...8).contains(weightBits) else { throw GenieError("weight bits must be in 2...8, got \(weightBits)") }
+    guard (2...8).contains(activationBits) else { throw GenieError("activation bits must be in 2...8, got \(activationBits)") }
     let targets = model.namedModules().filter { isQuantizable($0.module) }
     guard targets.count >= 2 else { throw GenieError("the model has fewer than two layers to quantize") }
     for (i, (path, m)) in targets.enumerated() {

@@ -1,0 +1,57 @@
+import Foundation
+import Tensors
+
+extension RunConfiguration {
+    /// Zero-shot GENIE end to end: measures the full-precision model, distills `budget.images` images (GENIE-D),
+    /// quantizes on them (GENIE-M), measures the quantized model, and writes into `folder` the images
+    /// (`images.safetensors`, `images.png`), the model (`quantized.safetensors`) and the report (`report.json`,
+    /// `report.md`). An interrupted run started again resumes. `log` gets a line per stage and warnings;
+    /// `quiet` silences the progress bars.
+    public func run(quiet: Bool = false, log: (String) -> Void = { _ in }) throws -> RunReport {
+        try validate()
+        let (spec, net) = try loadModel(weights: weights, overrides: model)
+        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+            throw GenieError("'\(folder.relativePath)': cannot create the folder (a file is in the way, or no permission)")
+        }
+        let test = try TestSet(testData, spec: spec)
+        let start = Date()
+        log("[1/4] full-precision accuracy")
+        let fp = try test.evaluate(net, quiet: quiet, log: log).accuracy
+
+        log("[2/4] GENIE-D: distilling \(budget.images) images, \(budget.distillIterations) iterations per batch")
+        var distill = DistillConfig()
+        distill.iterations = budget.distillIterations
+        distill.seed = seed
+        let set = try distillImages(spec: spec, model: net, total: budget.images, config: distill, shard: .whole,
+                                    partial: folder.appendingPathComponent("images.partial"), quiet: quiet, log: log)
+        try Checkpoint.finish(folder.appendingPathComponent("images.partial")) {
+            try DistilledFile.write(set, spec: spec, config: distill, total: budget.images, shard: .whole,
+                                    to: folder.appendingPathComponent("images.safetensors"))
+        }
+
+        log("[3/4] GENIE-M: W\(weightBits)A\(activationBits), \(budget.reconstructionIterations) iterations per unit")
+        var reconstruction = ReconstructionConfig()
+        reconstruction.iterations = budget.reconstructionIterations
+        reconstruction.seed = seed
+        let quantized = try quantizeModel(spec: spec, model: net, calibration: set.images, weightBits: weightBits,
+                                          activationBits: activationBits, config: reconstruction,
+                                          checkpoint: folder.appendingPathComponent("quantized.checkpoint"), quiet: quiet, log: log)
+        try Checkpoint.finish(folder.appendingPathComponent("quantized.checkpoint")) {
+            try QuantizedModelFile.make(quantized, spec: spec, metadata: [
+                "method": "genie", "wbits": "\(weightBits)", "abits": "\(activationBits)",
+                "iterations": "\(budget.reconstructionIterations)", "seed": "\(seed)", "calibration_images": "\(budget.images)",
+            ]).write(to: folder.appendingPathComponent("quantized.safetensors"))
+        }
+
+        log("[4/4] quantized accuracy")
+        let q = try test.evaluate(quantized, quiet: quiet, log: log).accuracy
+        let report = RunReport(
+            arch: spec.arch, wbits: weightBits, abits: activationBits, preset: preset, seed: seed, fpTop1: fp.top1,
+            quantTop1: q.top1, testData: test.name, testImages: fp.count, images: budget.images,
+            distillIterations: budget.distillIterations, reconstructionIterations: budget.reconstructionIterations,
+            seconds: Date().timeIntervalSince(start), distillInitialLoss: set.initialLosses, distillFinalLoss: set.finalLosses)
+        try AtomicFile.write([UInt8](reportJSON(report, pretty: true)), to: folder.appendingPathComponent("report.json"))
+        try AtomicFile.write(report.markdown, to: folder.appendingPathComponent("report.md"))
+        return report
+    }
+}
