@@ -32,7 +32,7 @@ let package = Package(
         // Data sets, image files, batching, augmentation.
         .target(name: "Data", dependencies: ["Tensors", "CZlib", "CTurboJPEG"]),
         // GENIE-D, GENIE-M, baselines, evaluation, export.
-        .target(name: "Genie", dependencies: ["Kernels", "NN", "Models", "Data"]),
+        .target(name: "Genie", dependencies: ["NN", "Models", "Data"]),
         // The command `genie`; run() only calls library functions. Not named `genie`: on a case-insensitive file
         // system its folder and module would be the library's (`Genie`).
         .executableTarget(name: "GenieCLI", dependencies: [

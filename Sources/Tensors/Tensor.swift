@@ -81,6 +81,10 @@ public struct Tensor: @unchecked Sendable {
         return withExtendedLifetime(self) { buffer.pointer[0] }
     }
 
+    /// Whether `other` is this tensor's storage, not a copy of it: one op's output seen twice (a traced forward pass
+    /// asks which layers read the same tensor), as `===` on PyTorch's `data_ptr()`.
+    public func sharesStorage(with other: Tensor) -> Bool { buffer === other.buffer }
+
     /// Whether a shape can be stored in the `.blocked` layout.
     public static func canBlock(_ shape: [Int]) -> Bool {
         shape.count == 4 && shape[1] > 0 && shape[1] % channelBlock == 0
