@@ -60,8 +60,7 @@ extension Module {
         var file = SafeTensors(metadata: metadata)
         for (key, value, isInteger) in stateDict() {
             if isInteger {
-                let ints = value.scalars.map { Int64($0) }
-                file.entries[key] = .init(dtype: .i64, shape: value.shape, bytes: ints.withUnsafeBytes { Array($0) })
+                file.entries[key] = .init(int64: value.scalars.map { Int64($0) }, shape: value.shape)
             } else {
                 file.set(key, value)
             }

@@ -186,3 +186,17 @@ public struct SafeTensorsError: Error, CustomStringConvertible {
     public let reason: String
     public var description: String { "safetensors file \(path.isEmpty ? "" : "'\(path)' ")\(reason)" }
 }
+
+extension SafeTensors.Entry {
+    /// Integers stored as I64.
+    public init(int64 values: [Int64], shape: [Int]) { self.init(dtype: .i64, shape: shape, bytes: values.flatMap(\.littleEndianBytes)) }
+
+    /// Integers stored as I32.
+    public init(int32 values: [Int32], shape: [Int]) { self.init(dtype: .i32, shape: shape, bytes: values.flatMap(\.littleEndianBytes)) }
+}
+
+extension FixedWidthInteger {
+    /// The value's bytes, least significant first (the little-endian encoding of safetensors, ONNX and protobuf),
+    /// computed from the value, not read from memory.
+    public var littleEndianBytes: [UInt8] { (0..<(Self.bitWidth / 8)).map { UInt8(truncatingIfNeeded: self >> ($0 * 8)) } }
+}
