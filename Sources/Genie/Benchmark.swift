@@ -63,7 +63,7 @@ public func benchmark(_ workload: BenchWorkload, spec: ModelSpec, batch: Int, it
         var config = DistillConfig()
         config.iterations = total
         config.batchSize = batch
-        let distiller = try Distiller(model: model, copy: spec.build(), imageShape: Array(shape.dropFirst()), config: config)
+        let distiller = try Distiller(model: model, imageShape: Array(shape.dropFirst()), config: config)
         last = Date()
         _ = try distiller.distill(batch: 0, count: batch) { _, _ in tick() }
     case .reconstruct:
@@ -71,8 +71,7 @@ public func benchmark(_ workload: BenchWorkload, spec: ModelSpec, batch: Int, it
         var config = ReconstructionConfig()
         config.iterations = total
         let images = Tensor.randomNormal([32 * batch] + Array(shape.dropFirst()), using: &rng)
-        let student = spec.build(seed: 1)
-        try student.loadState(of: model)
+        let student = model.copy()
         try quantize(student, weightBits: 4, activationBits: 4, sample: images.slice(batch: 0..<2), seed: 0)
         let reconstructor = try Reconstructor(teacher: model, student: student, calibration: images, config: config)
         guard let unit = reconstructor.units.firstIndex(where: { $0.hasPrefix("layer1.0") }) ?? reconstructor.units.indices.dropFirst().first else {
