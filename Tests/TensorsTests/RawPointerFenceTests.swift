@@ -34,7 +34,7 @@ import Testing
     /// `file:line: text` for each line of `files` matching one of `patterns` (comments included: a comment that
     /// spells a pointer type is rare and cheap to reword).
     static func violations(_ files: [(path: String, target: String, lines: [Substring])], _ patterns: [String]) throws -> [String] {
-        let regexes = try patterns.map { try Regex($0).anchorsMatchLineEndings() }
+        let regexes = try patterns.map { try Regex($0).anchorsMatchLineEndings().wordBoundaryKind(.simple) }
         return files.flatMap { file in
             file.lines.enumerated().filter { _, line in regexes.contains { line.contains($0) } }
                 .map { "Sources/\(file.path):\($0.offset + 1): \($0.element.trimmingCharacters(in: .whitespaces))" }
@@ -43,7 +43,7 @@ import Testing
 
     @Test func rawPointersAppearOnlyInKernels() throws {
         let files = try Self.sourceFiles()
-        #expect(files.filter { $0.target == "Kernels" }.count > 10 && files.count > 100, "the scan found \(files.count) files")
+        #expect(files.filter { $0.target == "Kernels" }.count > 10 && files.count > 80, "the scan found \(files.count) files")
         let outside = files.filter { $0.target != "Kernels" && !Self.pointerExceptions.contains($0.path) }
         let found = try Self.violations(outside, Self.pointerPatterns)
         #expect(found.isEmpty, "raw pointers outside Kernels (move the loop into Kernels behind a Tensor op):\n\(found.joined(separator: "\n"))")
@@ -68,7 +68,8 @@ import Testing
     @Test func theScanFindsAPlantedPointer() throws {
         let planted = [(path: "Genie/Planted.swift", target: "Genie",
                         lines: ["let p = x.buffer.pointer", "values.withUnsafeBufferPointer { _ in }", "let fine = 1"] as [Substring])]
-        #expect(try Self.violations(planted, Self.pointerPatterns).count == 2)
-        #expect(try Self.violations(planted, Self.kernelPatterns).count == 1)
+        let (pointers, kernels) = (try Self.violations(planted, Self.pointerPatterns), try Self.violations(planted, Self.kernelPatterns))
+        #expect(pointers.count == 2, "\(pointers)")
+        #expect(kernels.count == 1, "\(kernels)")
     }
 }
