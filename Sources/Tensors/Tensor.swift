@@ -22,8 +22,9 @@ public struct Tensor: @unchecked Sendable {
     public let shape: [Int]
     /// The order of the scalars in `buffer`.
     public let layout: Layout
-    /// The storage; `shape.product` scalars in `layout` order.
-    public let buffer: FloatBuffer
+    /// The storage; `shape.product` scalars in `layout` order. Visible to this package's targets (the tests of
+    /// kernels use it) but not to a program that imports the library: it sees values, not memory.
+    package let buffer: FloatBuffer
     /// The autodiff node, present when the tensor depends on one that requires gradients.
     let node: GraphNode?
 
