@@ -142,7 +142,7 @@ open class Module {
 
     /// A deep copy: a module of the same type, names and hyper-parameters, with parameters and buffers of its own
     /// (equal values and `requiresGradient`) and children copied likewise, in the same training mode, without hooks.
-    /// Changing the copy (an optimizer step, `loadState`, `replace`, `setTraining`) leaves this module unchanged.
+    /// Changing the copy (an optimizer step, `loadStateDict`, `replace`, `setTraining`) leaves this module unchanged.
     /// Every subclass overrides it: a new instance (made by its own init, or by `init(copying:)` when the registry
     /// holds all its structure) that `adopting(self)` fills.
     open func copy() -> Module {
