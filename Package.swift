@@ -19,11 +19,12 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
-        // The only code that touches raw pointers: buffers, threading, oneDNN calls, loops.
+        // The only code that touches raw pointers: buffers, threading, oneDNN calls, loops, raw bytes (besides Data's
+        // image codecs). Only Tensors imports it (Tests/TensorsTests/RawPointerFenceTests.swift checks both).
         .target(name: "Kernels", dependencies: [
             "CDNNL", .product(name: "RealModule", package: "swift-numerics"),
         ]),
-        // Tensor, autodiff, ops with their pullbacks, RNG, safetensors.
+        // Tensor, autodiff, ops with their pullbacks, RNG, safetensors; Kernels through its typed API only.
         .target(name: "Tensors", dependencies: ["Kernels"]),
         // Modules, layers, losses, state dicts, optimizers and schedules.
         .target(name: "NN", dependencies: ["Tensors"]),
@@ -32,7 +33,7 @@ let package = Package(
         // Data sets, image files, batching, augmentation.
         .target(name: "Data", dependencies: ["Tensors", "CZlib", "CTurboJPEG"]),
         // GENIE-D, GENIE-M, baselines, evaluation, export.
-        .target(name: "Genie", dependencies: ["Kernels", "NN", "Models", "Data"]),
+        .target(name: "Genie", dependencies: ["NN", "Models", "Data"]),
         // The command `genie`; run() only calls library functions. Not named `genie`: on a case-insensitive file
         // system its folder and module would be the library's (`Genie`).
         .executableTarget(name: "GenieCLI", dependencies: [

@@ -23,26 +23,19 @@ public struct Augmentation: Sendable, Equatable {
     public func apply(_ images: Tensor, using rng: inout SeededGenerator) -> Tensor {
         precondition(images.rank == 4, "augmentation needs images [N, C, H, W], got \(images.shape)")
         let x = images.converted(to: .plain)
-        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let out = Tensor(uninitializedShape: x.shape)
-        withExtendedLifetime((x, out)) {
-            let src = x.buffer.pointer, dst = out.buffer.pointer
-            for i in 0..<n {
-                let top = padding > 0 ? uniformIndex(2 * padding + 1, &rng) - padding : 0
-                let left = padding > 0 ? uniformIndex(2 * padding + 1, &rng) - padding : 0
-                let flip = horizontalFlip && rng.nextUnitFloat() < 0.5
-                for plane in (i * c)..<((i + 1) * c) {
-                    let s = src + plane * h * w, d = dst + plane * h * w
-                    for y in 0..<h {
-                        let sy = y + top
-                        for xo in 0..<w {
-                            let sx = (flip ? w - 1 - xo : xo) + left
-                            d[y * w + xo] = sy >= 0 && sy < h && sx >= 0 && sx < w ? s[sy * w + sx] : 0
-                        }
-                    }
-                }
+        let (h, w) = (x.shape[2], x.shape[3])
+        let augmented = (0..<x.shape[0]).map { i in
+            let top = padding > 0 ? uniformIndex(2 * padding + 1, &rng) - padding : 0
+            let left = padding > 0 ? uniformIndex(2 * padding + 1, &rng) - padding : 0
+            let flip = horizontalFlip && rng.nextUnitFloat() < 0.5
+            // Source row and column of each output pixel; -1 (outside the image) reads the zero padding.
+            let rows = (0..<h).map { y in (0..<h).contains(y + top) ? y + top : -1 }
+            let cols = (0..<w).map { xo in
+                let sx = (flip ? w - 1 - xo : xo) + left
+                return (0..<w).contains(sx) ? sx : -1
             }
+            return x.slice(batch: i..<(i + 1)).remapped(rows: rows, cols: cols)
         }
-        return out
+        return x.shape[0] == 0 ? x : Tensor.concatenated(augmented)
     }
 }

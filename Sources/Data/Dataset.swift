@@ -51,25 +51,14 @@ public struct Dataset: Sendable {
     public func images(at indices: [Int]) -> Tensor {
         let size = imageShape.reduce(1, *)
         precondition(indices.allSatisfy { (0..<count).contains($0) }, "image index out of range 0..<\(count)")
-        let out = Tensor(uninitializedShape: [indices.count] + imageShape)
         switch storage {
-        case .floats(let all):
-            withExtendedLifetime((all, out)) {
-                for (k, i) in indices.enumerated() {
-                    (out.buffer.pointer + k * size).update(from: all.buffer.pointer + i * size, count: size)
-                }
-            }
+        case .floats(let all): return all.gathered(batch: indices)
         case .bytes(let pixels):
-            withExtendedLifetime(out) {
-                pixels.withUnsafeBufferPointer { src in
-                    for (k, i) in indices.enumerated() {
-                        let d = out.buffer.pointer + k &* size, s = src.baseAddress! + i &* size
-                        for j in 0..<size { d[j] = Float(s[j]) / 255 }
-                    }
-                }
-            }
+            var scalars = [Float]()
+            scalars.reserveCapacity(indices.count * size)
+            for i in indices { scalars += pixels[(i * size)..<((i + 1) * size)].map { Float($0) / 255 } }
+            return Tensor(shape: [indices.count] + imageShape, scalars: scalars)
         }
-        return out
     }
 
     /// The images and labels at `indices`, in that order.

@@ -43,37 +43,28 @@ public final class FolderBatches: Sequence, @unchecked Sendable {
     /// Batch `b`: `(images [n, C, H, W] normalized, labels)` for the files that could be read.
     public func batch(_ b: Int) -> (images: Tensor, labels: [Int]) {
         let positions = Array(indices[(b * batchSize)..<Swift.min(indices.count, (b + 1) * batchSize)])
-        let p = preprocessing, size = p.channels * p.size * p.size
-        let out = Tensor(uninitializedShape: [positions.count, p.channels, p.size, p.size])
-        let ok = UnsafeMutableBufferPointer<Bool>.allocate(capacity: positions.count)
-        defer { ok.deallocate() }
-        let base = SendablePointer<Float>(out.buffer.pointer), flags = SendablePointer<Bool>(ok.baseAddress!)
-        withExtendedLifetime(out) {
-            DispatchQueue.concurrentPerform(iterations: positions.count) { k in
-                let url = folder.files[positions[k]]
-                flags.pointer[k] = false
-                let image: PNGImage
-                do { image = try ImageFile.read(url) } catch {
-                    let failure = error as? DataError ?? DataError(path: url.path, reason: "\(error)")
-                    lock.withLock { skips.append(failure) }
-                    return
-                }
-                do {
-                    p.write(try p.pixels(image, path: url.path), into: base.pointer + k * size)
-                    flags.pointer[k] = true
-                } catch {
-                    lock.withLock { if fatal == nil { fatal = error } }
-                }
+        let p = preprocessing
+        let images = Slots(positions.count)
+        DispatchQueue.concurrentPerform(iterations: positions.count) { k in
+            let url = folder.files[positions[k]]
+            let image: PNGImage
+            do { image = try ImageFile.read(url) } catch {
+                let failure = error as? DataError ?? DataError(path: url.path, reason: "\(error)")
+                lock.withLock { skips.append(failure) }
+                return
+            }
+            do {
+                let floats = p.normalized(try p.pixels(image, path: url.path))
+                lock.withLock { images.values[k] = floats }
+            } catch {
+                lock.withLock { if fatal == nil { fatal = error } }
             }
         }
-        let kept = (0..<positions.count).filter { ok[$0] }
-        let labels = kept.map { folder.labels[positions[$0]] }
-        if kept.count == positions.count { return (out, labels) }
-        let compact = Tensor(uninitializedShape: [kept.count, p.channels, p.size, p.size])
-        withExtendedLifetime((out, compact)) {
-            for (k, i) in kept.enumerated() { (compact.buffer.pointer + k * size).update(from: out.buffer.pointer + i * size, count: size) }
-        }
-        return (compact, labels)
+        let kept = images.values.indices.filter { images.values[$0] != nil }
+        var scalars = [Float]()
+        scalars.reserveCapacity(kept.count * p.channels * p.size * p.size)
+        for k in kept { scalars += images.values[k]! }
+        return (Tensor(shape: [kept.count, p.channels, p.size, p.size], scalars: scalars), kept.map { folder.labels[positions[$0]] })
     }
 
     /// The number of batches.
@@ -121,10 +112,10 @@ public final class FolderBatches: Sequence, @unchecked Sendable {
             return result!
         }
     }
-}
 
-/// A pointer handed to the workers of one `concurrentPerform`, each writing its own part.
-struct SendablePointer<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
-    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
+    /// One batch's normalized images as the workers of `concurrentPerform` leave them (under `lock`); nil: skipped.
+    final class Slots: @unchecked Sendable {
+        var values: [[Float]?]
+        init(_ count: Int) { values = Array(repeating: nil, count: count) }
+    }
 }

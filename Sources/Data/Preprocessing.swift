@@ -56,14 +56,16 @@ public struct Preprocessing: Sendable, Equatable {
         return image
     }
 
-    /// Writes `image` (of the model's size, `channels` interleaved) as normalized planar floats into `out`
-    /// (`channels * size * size` values): `(pixel / 255 - mean[c]) / std[c]`.
-    public func write(_ image: PNGImage, into out: UnsafeMutablePointer<Float>) {
+    /// `image` (of the model's size, `channels` interleaved) as normalized planar floats (`channels * size * size`
+    /// values): `(pixel / 255 - mean[c]) / std[c]`.
+    public func normalized(_ image: PNGImage) -> [Float] {
         let plane = size * size
+        var out = [Float](repeating: 0, count: channels * plane)
         for c in 0..<channels {
             let mean = normalization.mean[c], std = normalization.std[c]
             for i in 0..<plane { out[c * plane + i] = (Float(image.pixels[i * channels + c]) / 255 - mean) / std }
         }
+        return out
     }
 }
 

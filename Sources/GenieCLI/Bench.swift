@@ -3,6 +3,7 @@ import Data
 import Foundation
 import Genie
 import Models
+import Tensors
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(

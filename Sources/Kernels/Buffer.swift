@@ -16,12 +16,34 @@ public final class FloatBuffer: @unchecked Sendable {
     }
 
     /// A buffer of `capacity` floats, all zero.
-    public convenience init(zeros capacity: Int) {
-        self.init(capacity: capacity)
-        pointer.update(repeating: 0, count: capacity)
-    }
+    public convenience init(zeros capacity: Int) { self.init(repeating: 0, capacity: capacity) }
 
     deinit { BufferPool.shared.give(pointer, capacity: capacity) }
+
+    /// A buffer holding `scalars`.
+    public convenience init(_ scalars: [Float]) {
+        self.init(capacity: scalars.count)
+        if !scalars.isEmpty { scalars.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: scalars.count) } }
+    }
+
+    /// A buffer of `capacity` floats drawn in order from `draw` (inlined, so that `draw` is too).
+    @inlinable
+    public convenience init(capacity: Int, drawing draw: () -> Float) {
+        self.init(capacity: capacity)
+        for i in 0..<capacity { pointer[i] = draw() }
+    }
+
+    /// A buffer of `capacity` floats, all `value`.
+    public convenience init(repeating value: Float, capacity: Int) {
+        self.init(capacity: capacity)
+        pointer.update(repeating: value, count: capacity)
+    }
+
+    /// The first `count` floats.
+    public func scalars(count: Int) -> [Float] {
+        precondition(count <= capacity, "reading \(count) floats from a buffer of \(capacity)")
+        return Array(UnsafeBufferPointer(start: pointer, count: count))
+    }
 }
 
 /// Recycles float buffers by exact capacity, holding at most `limitBytes` of idle memory.

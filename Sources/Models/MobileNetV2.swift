@@ -33,6 +33,13 @@ public final class InvertedResidual: Module {
         if useResidual { register("identity", Function.identity()) }  // as GENIE's models: a visible shortcut
     }
 
+    private init(copying original: InvertedResidual) {
+        useResidual = original.useResidual
+        super.init(copying: original)
+    }
+
+    override public func copy() -> Module { InvertedResidual(copying: self) }
+
     override public func forward(_ x: Tensor) -> Tensor {
         let y = child("conv")(x)
         return useResidual ? child("identity")(x) + y : y
@@ -69,6 +76,10 @@ public final class MobileNetV2: Module {
             }
         }
     }
+
+    private init(copying original: MobileNetV2) { super.init(copying: original) }
+
+    override public func copy() -> Module { MobileNetV2(copying: self) }
 
     override public func forward(_ x: Tensor) -> Tensor {
         let y = child("features")(x).adaptiveAvgPool2d(outputSize: 1).flattened()

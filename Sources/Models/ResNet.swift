@@ -20,6 +20,10 @@ public final class BasicBlock: Module {
         }
     }
 
+    private init(copying original: BasicBlock) { super.init(copying: original) }
+
+    override public func copy() -> Module { BasicBlock(copying: self) }
+
     override public func forward(_ x: Tensor) -> Tensor {
         let relu = child("relu")
         let out = child("conv2")(batchNormReLU(child("bn1"), relu, child("conv1")(x)))
@@ -49,6 +53,10 @@ public final class Bottleneck: Module {
             register("identity", Function.identity())  // as GENIE's models: lets quantization see the shortcut
         }
     }
+
+    private init(copying original: Bottleneck) { super.init(copying: original) }
+
+    override public func copy() -> Module { Bottleneck(copying: self) }
 
     override public func forward(_ x: Tensor) -> Tensor {
         let relu = child("relu")
@@ -112,6 +120,10 @@ public final class ResNet: Module {
             if let conv = m as? Conv2d { kaimingNormalFanOut(conv, using: &rng) }
         }
     }
+
+    private init(copying original: ResNet) { super.init(copying: original) }
+
+    override public func copy() -> Module { ResNet(copying: self) }
 
     override public func forward(_ x: Tensor) -> Tensor {
         var y = batchNormReLU(child("bn1"), child("relu"), child("conv1")(x))

@@ -53,6 +53,11 @@ public final class Conv2d: Module, Initializable {
     override public func forward(_ input: Tensor) -> Tensor {
         input.conv2d(weight.value, bias: bias?.value, stride: stride, padding: padding, groups: groups)
     }
+
+    override public func copy() -> Module {
+        Conv2d(inChannels, outChannels, kernelSize: kernelSize, stride: stride, padding: padding, groups: groups,
+               bias: bias != nil).adopting(self)
+    }
 }
 
 /// Batch normalization over channels of 4-D (or `[N, C]`) input (PyTorch's `nn.BatchNorm2d`): batch
@@ -90,6 +95,11 @@ public final class BatchNorm2d: Module, Initializable {
     }
 
     override public func forward(_ input: Tensor) -> Tensor { forward(input, adding: nil, relu: false) }
+
+    override public func copy() -> Module {
+        BatchNorm2d(numFeatures, epsilon: epsilon, momentum: momentum, affine: weight != nil,
+                    trackRunningStats: runningMean != nil).adopting(self)
+    }
 
     /// `relu(bn(input) + residual)` (each part optional) in one pass over memory; see `batchNormReLU`.
     public func forward(_ input: Tensor, adding residual: Tensor?, relu: Bool) -> Tensor {
@@ -142,6 +152,8 @@ public final class Linear: Module, Initializable {
     }
 
     override public func forward(_ input: Tensor) -> Tensor { input.linear(weight.value, bias: bias?.value) }
+
+    override public func copy() -> Module { Linear(inFeatures, outFeatures, bias: bias != nil).adopting(self) }
 }
 
 /// Modules applied in order, named "0", "1", ... (PyTorch's `nn.Sequential`).
@@ -154,6 +166,8 @@ public final class Sequential: Module {
     override public func forward(_ input: Tensor) -> Tensor {
         childNames.reduce(input) { x, name in child(name)(x) }
     }
+
+    override public func copy() -> Module { Sequential([]).adopting(self) }
 }
 
 /// A parameter-free module defined by a function of its input (ReLU, pooling, flatten, ...).
@@ -165,9 +179,12 @@ public final class Function: Module {
     public init(_ name: String, _ body: @escaping (Tensor) -> Tensor) {
         self.name = name
         self.body = body
+        super.init()
     }
 
     override public func forward(_ input: Tensor) -> Tensor { body(input) }
+
+    override public func copy() -> Module { Function(name, body).adopting(self) }
 
     public static func relu() -> Function { Function("ReLU") { $0.relu() } }
     public static func relu6() -> Function { Function("ReLU6") { $0.relu6() } }
@@ -192,6 +209,14 @@ public final class Dropout: Module {
     public init(_ probability: Float, seed: UInt64 = 0) {
         self.probability = probability
         rng = SeededGenerator(seed: seed)
+        super.init()
+    }
+
+    /// A copy that goes on with the same mask stream.
+    override public func copy() -> Module {
+        let copy = Dropout(probability).adopting(self)
+        copy.rng = rng
+        return copy
     }
 
     override public func forward(_ input: Tensor) -> Tensor {

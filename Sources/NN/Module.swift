@@ -138,6 +138,48 @@ open class Module {
         parent.register(parts.last!, module)
     }
 
+    // MARK: Copies
+
+    /// A deep copy: a module of the same type, names and hyper-parameters, with parameters and buffers of its own
+    /// (equal values and `requiresGradient`) and children copied likewise, in the same training mode, without hooks.
+    /// Changing the copy (an optimizer step, `loadStateDict`, `replace`, `setTraining`) leaves this module unchanged.
+    /// Every subclass overrides it: a new instance (made by its own init, or by `init(copying:)` when the registry
+    /// holds all its structure) that `adopting(self)` fills.
+    open func copy() -> Module {
+        fatalError("\(type(of: self)) does not implement copy()")
+    }
+
+    /// A module whose registry is a copy of `original`'s (`adopting`): the copy of a module whose structure lies all
+    /// in its children, parameters and buffers, for subclasses' `copy()`.
+    public init(copying original: Module) {
+        adopting(original)
+    }
+
+    /// Makes this new module a copy of `original`: the children, parameters and buffers it already has (made by its
+    /// init, held by its stored properties) take `original`'s values, the ones it lacks are copied in, and it takes
+    /// `original`'s training mode. Tensors are immutable, so a value is shared, never written. Returns `self`.
+    @discardableResult
+    public func adopting(_ original: Module) -> Self {
+        for name in original.childNames {
+            let child = original.children[name]!
+            if let own = children[name] { own.adopting(child) } else { register(name, child.copy()) }
+        }
+        for name in original.parameterNames {
+            let source = original.parameterSlots[name]!
+            let own = parameterSlots[name] ?? Parameter(source.value)
+            (own.value, own.requiresGradient) = (source.value, source.requiresGradient)
+            register(parameter: name, own)
+        }
+        for name in original.bufferNames {
+            let source = original.bufferSlots[name]!
+            if let own = bufferSlots[name] { own.value = source.value } else {
+                register(buffer: name, Buffer(source.value, isInteger: source.isInteger))
+            }
+        }
+        isTraining = original.isTraining
+        return self
+    }
+
     // MARK: Modes and hooks
 
     /// Sets training mode on this module and all descendants (PyTorch's `train()` / `eval()`).

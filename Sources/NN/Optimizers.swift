@@ -1,4 +1,3 @@
-import Kernels
 import Tensors
 
 /// Parameters sharing one learning rate (PyTorch's param group).
@@ -19,8 +18,8 @@ public final class ParameterGroup {
 /// An optimizer over groups of parameters; `step` takes one gradient per parameter, in group order.
 public class Optimizer {
     public let groups: [ParameterGroup]
-    /// Per-parameter state buffers, by parameter identity.
-    var state: [ObjectIdentifier: [FloatBuffer]] = [:]
+    /// Per-parameter state tensors (plain, the parameter's shape), by parameter identity; absent before the first step.
+    var state: [ObjectIdentifier: [Tensor]] = [:]
     /// Steps taken.
     public internal(set) var stepCount = 0
 
@@ -37,32 +36,21 @@ public class Optimizer {
         var i = 0
         for group in groups {
             for p in group.parameters {
-                let g = gradients[i].converted(to: .plain)
-                precondition(g.shape == p.value.shape, "gradient shape \(g.shape) differs from parameter shape \(p.value.shape)")
-                let value = p.value.converted(to: .plain)
-                let out = Tensor(uninitializedShape: value.shape)
                 let key = ObjectIdentifier(p)
-                if state[key] == nil { state[key] = (0..<stateCount).map { _ in FloatBuffer(zeros: value.count) } }
-                update(value.buffer, g.buffer, out.buffer, state[key]!, value.count, group.learningRate)
-                p.value = out
+                (p.value, state[key]) = update(p.value, gradients[i], state[key], group.learningRate)
                 i += 1
             }
         }
     }
 
-    /// State buffers per parameter.
+    /// State tensors per parameter.
     var stateCount: Int { 0 }
 
     /// The optimizer state as named tensors (`step`, `state.<parameter index>.<slot>`), for checkpoints.
     public func stateDict() -> [String: Tensor] {
         var out = ["step": Tensor(Float(stepCount))]
         for (i, p) in parameters.enumerated() {
-            guard let buffers = state[ObjectIdentifier(p)] else { continue }
-            for (k, b) in buffers.enumerated() {
-                let t = Tensor(uninitializedShape: p.value.shape)
-                t.buffer.pointer.update(from: b.pointer, count: b.capacity)
-                out["state.\(i).\(k)"] = t
-            }
+            for (k, t) in (state[ObjectIdentifier(p)] ?? []).enumerated() { out["state.\(i).\(k)"] = t }
         }
         return out
     }
@@ -77,17 +65,13 @@ public class Optimizer {
             guard slots.count == stateCount, slots.allSatisfy({ $0.shape == p.value.shape }) else {
                 throw StateDictError(source: "optimizer state", problems: ["state of parameter \(i) does not fit its shape \(p.value.shape)"])
             }
-            state[ObjectIdentifier(p)] = slots.map { t in
-                let b = FloatBuffer(capacity: t.count)
-                withExtendedLifetime(t) { b.pointer.update(from: t.buffer.pointer, count: t.count) }
-                return b
-            }
+            state[ObjectIdentifier(p)] = slots.map { $0.converted(to: .plain) }
         }
         stepCount = Int(step.item)
     }
 
-    /// Writes the updated parameter into `out` from `param` and `grad`, updating `state`.
-    func update(_ param: FloatBuffer, _ grad: FloatBuffer, _ out: FloatBuffer, _ state: [FloatBuffer], _ count: Int, _ lr: Float) {
+    /// The updated parameter value and state from `value`, its gradient and its state (nil before the first step).
+    func update(_ value: Tensor, _ gradient: Tensor, _ state: [Tensor]?, _ lr: Float) -> (Tensor, [Tensor]?) {
         fatalError("subclass")
     }
 }
@@ -114,23 +98,11 @@ public final class SGD: Optimizer {
 
     override var stateCount: Int { momentum == 0 ? 0 : 1 }
 
-    override func update(_ param: FloatBuffer, _ grad: FloatBuffer, _ out: FloatBuffer, _ state: [FloatBuffer], _ count: Int, _ lr: Float) {
-        let p = param.pointer, g = grad.pointer, o = out.pointer
-        let wd = weightDecay, mu = momentum, damp = dampening, nesterov = self.nesterov
-        let first = stepCount == 1
-        let buf = state.first?.pointer
-        withExtendedLifetime((param, grad, out, state)) {
-            parallelChunks(count) { r in
-                for i in r {
-                    var d = g[i] + wd * p[i]
-                    if let buf {
-                        buf[i] = first ? d : mu * buf[i] + (1 - damp) * d
-                        d = nesterov ? d + mu * buf[i] : buf[i]
-                    }
-                    o[i] = p[i] - lr * d
-                }
-            }
-        }
+    override func update(_ value: Tensor, _ gradient: Tensor, _ state: [Tensor]?, _ lr: Float) -> (Tensor, [Tensor]?) {
+        let (updated, buffer) = Tensor.sgdStep(parameter: value, gradient: gradient, momentumBuffer: state?.first,
+                                               learningRate: lr, momentum: momentum, dampening: dampening,
+                                               weightDecay: weightDecay, nesterov: nesterov)
+        return (updated, buffer.map { [$0] })
     }
 }
 
@@ -155,25 +127,10 @@ public final class Adam: Optimizer {
 
     override var stateCount: Int { 2 }
 
-    override func update(_ param: FloatBuffer, _ grad: FloatBuffer, _ out: FloatBuffer, _ state: [FloatBuffer], _ count: Int, _ lr: Float) {
-        let p = param.pointer, g = grad.pointer, o = out.pointer, m = state[0].pointer, v = state[1].pointer
-        let b1 = beta1, b2 = beta2, eps = epsilon, wd = weightDecay
-        let t = Float(stepCount)
-        let correction1 = 1 - powf(b1, t), correction2Root = (1 - powf(b2, t)).squareRoot()
-        let stepSize = lr / correction1
-        withExtendedLifetime((param, grad, out, state)) {
-            parallelChunks(count) { r in
-                for i in r {
-                    let d = g[i] + wd * p[i]
-                    m[i] = b1 * m[i] + (1 - b1) * d
-                    v[i] = b2 * v[i] + (1 - b2) * d * d
-                    o[i] = p[i] - stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
-                }
-            }
-        }
+    override func update(_ value: Tensor, _ gradient: Tensor, _ state: [Tensor]?, _ lr: Float) -> (Tensor, [Tensor]?) {
+        let (updated, moments) = Tensor.adamStep(parameter: value, gradient: gradient, moments: state.map { ($0[0], $0[1]) },
+                                                 learningRate: lr, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                                                 weightDecay: weightDecay, step: stepCount)
+        return (updated, [moments.first, moments.second])
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

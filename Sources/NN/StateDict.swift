@@ -50,18 +50,12 @@ extension Module {
         }
     }
 
-    /// Loads another model's parameters and buffers (same architecture), e.g. into a fresh copy to modify.
-    public func loadState(of other: Module) throws {
-        try loadStateDict(Dictionary(uniqueKeysWithValues: other.stateDict().map { ($0.key, $0.value) }))
-    }
-
     /// The state dict as a safetensors file (F32; integer buffers as I64) with `metadata`.
     public func safeTensors(metadata: [String: String] = [:]) -> SafeTensors {
         var file = SafeTensors(metadata: metadata)
         for (key, value, isInteger) in stateDict() {
             if isInteger {
-                let ints = value.scalars.map { Int64($0) }
-                file.entries[key] = .init(dtype: .i64, shape: value.shape, bytes: ints.withUnsafeBytes { Array($0) })
+                file.entries[key] = .init(int64: value.scalars.map { Int64($0) }, shape: value.shape)
             } else {
                 file.set(key, value)
             }

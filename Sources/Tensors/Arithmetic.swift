@@ -41,12 +41,8 @@ extension Tensor {
         }
         let pa = a.converted(to: .plain), pb = b.converted(to: .plain)
         let out = Tensor(uninitializedShape: shape)
-        withExtendedLifetime((pa, pb, out)) {
-            let o = out.buffer.pointer, x = pa.buffer.pointer, y = pb.buffer.pointer
-            forEachBroadcastIndex(shape, [broadcastStrides(a.shape, to: shape), broadcastStrides(b.shape, to: shape)]) {
-                i, off in o[i] = f(x[off[0]], y[off[1]])
-            }
-        }
+        BroadcastKernels.zip(pa.buffer, pb.buffer, out.buffer, shape: shape,
+                             strides: (broadcastStrides(a.shape, to: shape), broadcastStrides(b.shape, to: shape)), f)
         return out
     }
 

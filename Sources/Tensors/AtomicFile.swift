@@ -17,7 +17,8 @@ public enum AtomicFile {
         let fd = try lockedTemporary(temporary) { fail("cannot be created", $0) }
         var written = 0
         while written < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            let rest = written == 0 ? bytes : Array(bytes[written...])  // after a partial write (rare), the rest
+            let n = Glibc.write(fd, rest, rest.count)
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
                 let code = errno

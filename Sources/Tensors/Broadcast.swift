@@ -24,27 +24,6 @@ func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
     return strides
 }
 
-/// Calls `body(outIndex, offsets)` for every element of a row-major `shape`, with the matching
-/// offset into each of the operands described by `strides` (naive: for the general case only).
-func forEachBroadcastIndex(_ shape: [Int], _ strides: [[Int]], _ body: (Int, [Int]) -> Void) {
-    let count = shape.reduce(1, *)
-    guard count > 0 else { return }
-    var index = Array(repeating: 0, count: shape.count)
-    var offsets = Array(repeating: 0, count: strides.count)
-    for i in 0..<count {
-        body(i, offsets)
-        var d = shape.count - 1
-        while d >= 0 {
-            index[d] += 1
-            for k in strides.indices { offsets[k] += strides[k][d] }
-            if index[d] < shape[d] { break }
-            for k in strides.indices { offsets[k] -= strides[k][d] * shape[d] }
-            index[d] = 0
-            d -= 1
-        }
-    }
-}
-
 extension Tensor {
     /// Whether `shape` (`[C,1,1]` or `[1,C,1,1]`) broadcasts per channel against the 4-D `other`.
     static func isChannelVector(_ shape: [Int], for other: [Int]) -> Bool {
@@ -87,10 +66,7 @@ extension Tensor {
             return out.recording([self]) { g, _ in [g.sum(toShape: original)] }
         }
         let src = converted(to: .plain)
-        withExtendedLifetime((src, out)) {
-            let o = out.buffer.pointer, s = src.buffer.pointer
-            forEachBroadcastIndex(target, [broadcastStrides(shape, to: target)]) { i, off in o[i] = s[off[0]] }
-        }
+        BroadcastKernels.expand(src.buffer, out.buffer, shape: target, strides: broadcastStrides(shape, to: target))
         return out.recording([self]) { g, _ in [g.sum(toShape: original)] }
     }
 
@@ -108,10 +84,7 @@ extension Tensor {
         }
         let src = converted(to: .plain)
         let out = Tensor.zeros(target)
-        withExtendedLifetime((src, out)) {
-            let o = out.buffer.pointer, s = src.buffer.pointer
-            forEachBroadcastIndex(shape, [broadcastStrides(target, to: shape)]) { i, off in o[off[0]] += s[i] }
-        }
+        BroadcastKernels.sumInto(src.buffer, out.buffer, shape: shape, strides: broadcastStrides(target, to: shape))
         return out.recording([self]) { g, _ in [g.broadcast(to: original)] }
     }
 }

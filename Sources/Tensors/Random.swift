@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Kernels
 
 /// A seeded, reproducible random number generator (xoshiro256**, seeded through SplitMix64).
 /// Every random draw in the toolkit takes one of these, so a seed reproduces a run exactly.
@@ -63,8 +64,6 @@ extension Tensor {
     }
 
     private static func fill(_ shape: [Int], _ draw: () -> Float) -> Tensor {
-        let t = Tensor(uninitializedShape: shape)
-        withExtendedLifetime(t) { for i in 0..<t.count { t.buffer.pointer[i] = draw() } }
-        return t
+        Tensor(uninitializedShape: shape, layout: .plain, buffer: FloatBuffer(capacity: shape.reduce(1, *), drawing: draw))
     }
 }

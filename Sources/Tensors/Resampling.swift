@@ -43,9 +43,9 @@ extension Tensor {
         return remapped(rows: (0..<h).map { reflect($0 + dy, h) }, cols: (0..<w).map { reflect($0 + dx, w) })
     }
 
-    /// `out[n, c, i, j] = self[n, c, rows[i], cols[j]]` (zero where an index is negative), differentiable
-    /// (the gradient scatter-adds back). Layout kept.
-    func remapped(rows: [Int], cols: [Int]) -> Tensor {
+    /// `out[n, c, i, j] = self[n, c, rows[i], cols[j]]` (zero where an index is negative) for a 4-D tensor,
+    /// differentiable (the gradient scatter-adds back). Layout kept. Every resampling op here is one of these maps.
+    public func remapped(rows: [Int], cols: [Int]) -> Tensor {
         let (n, c, _, inner) = channelView
         let planes = n * c / inner, h = shape[2], w = shape[3]
         let out = Tensor(uninitializedShape: [n, c, rows.count, cols.count], layout: layout)

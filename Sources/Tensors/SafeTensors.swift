@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// A safetensors file (the format of Hugging Face's `safetensors`): an 8-byte little-endian header
 /// length, a JSON header naming each tensor's dtype, shape and byte range, then the raw data.
@@ -130,8 +131,7 @@ public struct SafeTensors: Sendable {
     /// Stores `tensor` as F32 under `name`.
     public mutating func set(_ name: String, _ tensor: Tensor) {
         let values = tensor.scalars
-        entries[name] = Entry(dtype: .f32, shape: tensor.shape,
-                              bytes: values.withUnsafeBytes { Array($0) })
+        entries[name] = Entry(dtype: .f32, shape: tensor.shape, bytes: LittleEndian.bytes(of: values))
     }
 
     /// The serialized file: header sorted by name, data in the same order, header padded to 8 bytes.
@@ -165,17 +165,15 @@ public struct SafeTensors: Sendable {
 extension SafeTensors.Entry {
     /// The values converted to Float.
     public var floats: [Float] {
-        bytes.withUnsafeBytes { raw -> [Float] in
-            let n = shape.reduce(1, *)
-            switch dtype {
-            case .f32: return (0..<n).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
-            case .f16: return (0..<n).map { Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
-            case .bf16: return (0..<n).map { Float(bitPattern: UInt32(raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) << 16) }
-            case .i64: return (0..<n).map { Float(raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) }
-            case .i32: return (0..<n).map { Float(raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }
-            case .u8: return raw.prefix(n).map { Float($0) }
-            case .i8: return raw.prefix(n).map { Float(Int8(bitPattern: $0)) }
-            }
+        let n = shape.reduce(1, *)
+        switch dtype {
+        case .f32: return LittleEndian.values(bytes, count: n, as: Float.self) { $0 }
+        case .f16: return LittleEndian.values(bytes, count: n, as: UInt16.self) { Float(Float16(bitPattern: $0)) }
+        case .bf16: return LittleEndian.values(bytes, count: n, as: UInt16.self) { Float(bitPattern: UInt32($0) << 16) }
+        case .i64: return LittleEndian.values(bytes, count: n, as: Int64.self) { Float($0) }
+        case .i32: return LittleEndian.values(bytes, count: n, as: Int32.self) { Float($0) }
+        case .u8: return bytes.prefix(n).map { Float($0) }
+        case .i8: return bytes.prefix(n).map { Float(Int8(bitPattern: $0)) }
         }
     }
 }
@@ -185,4 +183,18 @@ public struct SafeTensorsError: Error, CustomStringConvertible {
     public let path: String
     public let reason: String
     public var description: String { "safetensors file \(path.isEmpty ? "" : "'\(path)' ")\(reason)" }
+}
+
+extension SafeTensors.Entry {
+    /// Integers stored as I64.
+    public init(int64 values: [Int64], shape: [Int]) { self.init(dtype: .i64, shape: shape, bytes: LittleEndian.bytes(of: values)) }
+
+    /// Integers stored as I32.
+    public init(int32 values: [Int32], shape: [Int]) { self.init(dtype: .i32, shape: shape, bytes: LittleEndian.bytes(of: values)) }
+}
+
+extension FixedWidthInteger {
+    /// The value's bytes, least significant first (the little-endian encoding of safetensors, ONNX and protobuf),
+    /// computed from the value, not read from memory.
+    public var littleEndianBytes: [UInt8] { (0..<(Self.bitWidth / 8)).map { UInt8(truncatingIfNeeded: self >> ($0 * 8)) } }
 }

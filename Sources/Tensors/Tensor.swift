@@ -22,8 +22,9 @@ public struct Tensor: @unchecked Sendable {
     public let shape: [Int]
     /// The order of the scalars in `buffer`.
     public let layout: Layout
-    /// The storage; `shape.product` scalars in `layout` order.
-    public let buffer: FloatBuffer
+    /// The storage; `shape.product` scalars in `layout` order. Visible to this package's targets (the tests of
+    /// kernels use it) but not to a program that imports the library: it sees values, not memory.
+    package let buffer: FloatBuffer
     /// The autodiff node, present when the tensor depends on one that requires gradients.
     let node: GraphNode?
 
@@ -36,18 +37,22 @@ public struct Tensor: @unchecked Sendable {
 
     /// A tensor of the given shape and layout with unspecified contents, for kernels to fill.
     public init(uninitializedShape shape: [Int], layout: Layout = .plain) {
+        self.init(uninitializedShape: shape, layout: layout, buffer: FloatBuffer(capacity: shape.reduce(1, *)))
+    }
+
+    /// A tensor of `shape` and `layout` over `buffer` (of the shape's scalar count), after checking both.
+    init(uninitializedShape shape: [Int], layout: Layout, buffer: FloatBuffer) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
         precondition(layout == .plain || Tensor.canBlock(shape),
                      "layout .blocked needs a 4-D shape with channels a multiple of \(channelBlock), got \(shape)")
-        self.init(shape: shape, layout: layout, buffer: FloatBuffer(capacity: shape.reduce(1, *)))
+        self.init(shape: shape, layout: layout, buffer: buffer)
     }
 
     /// A plain tensor holding `scalars` in row-major order.
     public init(shape: [Int], scalars: [Float]) {
         let count = shape.reduce(1, *)
         precondition(scalars.count == count, "shape \(shape) holds \(count) scalars, got \(scalars.count)")
-        self.init(uninitializedShape: shape)
-        scalars.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: count) }
+        self.init(uninitializedShape: shape, layout: .plain, buffer: FloatBuffer(scalars))
     }
 
     /// A rank-0 tensor.
@@ -55,8 +60,7 @@ public struct Tensor: @unchecked Sendable {
 
     /// A tensor of the given shape with every scalar equal to `value`.
     public init(repeating value: Float, shape: [Int], layout: Layout = .plain) {
-        self.init(uninitializedShape: shape, layout: layout)
-        buffer.pointer.update(repeating: value, count: count)
+        self.init(uninitializedShape: shape, layout: layout, buffer: FloatBuffer(repeating: value, capacity: shape.reduce(1, *)))
     }
 
     /// A plain tensor of zeros.
@@ -72,14 +76,18 @@ public struct Tensor: @unchecked Sendable {
     /// The scalars in logical row-major order, whatever the layout.
     public var scalars: [Float] {
         let plain = layout == .plain ? self : converted(to: .plain)
-        return withExtendedLifetime(plain) { Array(UnsafeBufferPointer(start: plain.buffer.pointer, count: count)) }
+        return plain.buffer.scalars(count: count)
     }
 
     /// The value of a one-element tensor.
     public var item: Float {
         precondition(count == 1, "item needs a one-element tensor, got shape \(shape)")
-        return withExtendedLifetime(self) { buffer.pointer[0] }
+        return buffer.scalars(count: 1)[0]
     }
+
+    /// Whether `other` is this tensor's storage, not a copy of it: one op's output seen twice (a traced forward pass
+    /// asks which layers read the same tensor), as `===` on PyTorch's `data_ptr()`.
+    public func sharesStorage(with other: Tensor) -> Bool { buffer === other.buffer }
 
     /// Whether a shape can be stored in the `.blocked` layout.
     public static func canBlock(_ shape: [Int]) -> Bool {

@@ -93,14 +93,13 @@ func temporaryDirectory() throws -> URL {
     }
 
     @Test func reconstructionLowersTheUnitLossAndKeepsAccuracyOfTheFloatModelClose() throws {
-        let (spec, model) = randomTrainedResNet20(seed: 4)
+        let (_, model) = randomTrainedResNet20(seed: 4)
         var rng = SeededGenerator(seed: 9)
         let calibration = Tensor.randomNormal([64, 1, 28, 28], using: &rng) * 0.5 + 0.2
         var config = ReconstructionConfig()
         config.iterations = 60
         var first: [String: Float] = [:], last: [String: Float] = [:]
-        let student = spec.build()
-        try student.loadState(of: model)
+        let student = model.copy()
         try quantize(student, weightBits: 4, activationBits: 4, sample: calibration.slice(batch: 0..<2), seed: 0)
         let r = try Reconstructor(teacher: model, student: student, calibration: calibration, config: config)
         try r.run { p in

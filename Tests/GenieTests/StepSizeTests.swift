@@ -46,8 +46,7 @@ import Tensors
     /// last reconstruction losses, and how far the file's model is from the student's on the calibration images.
     func reconstructLayer1Block(negated: Bool) throws -> (mirrored: [String: Int], first: Float, last: Float, fileDifference: Float) {
         let (spec, teacher) = randomTrainedResNet20(seed: 3)
-        let student = spec.build()
-        try student.loadState(of: teacher)
+        let student = teacher.copy()
         if negated {
             let conv = student.module(at: "layer1.0.conv1") as! Conv2d
             let perChannel = conv.weight.value.count / conv.outChannels

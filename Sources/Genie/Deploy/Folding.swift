@@ -33,7 +33,7 @@ public func foldBatchNorms(_ model: Module, sample: Tensor) -> [FoldedBatchNorm]
     var folded: [FoldedBatchNorm] = []
     for call in calls {
         guard let layer = call.module as? QuantizedLayer, layer.layer is Conv2d else { continue }
-        let readers = calls.filter { $0.input.buffer === call.output.buffer }
+        let readers = calls.filter { $0.input.sharesStorage(with: call.output) }
         guard readers.count == 1, let bn = readers[0].module as? BatchNorm2d else { continue }
         guard let mean = bn.runningMean?.value.scalars, let variance = bn.runningVar?.value.scalars else { continue }
         let n = bn.numFeatures

@@ -87,9 +87,9 @@ public enum ONNXType: Int, Sendable {
                 UInt8(values[i] & 0xF) | (i + 1 < values.count ? UInt8(values[i + 1] & 0xF) << 4 : 0)
             }
         case .uint8, .int8: return values.map { UInt8(truncatingIfNeeded: $0) }
-        case .uint16, .int16: return values.flatMap { withUnsafeBytes(of: UInt16(truncatingIfNeeded: $0).littleEndian, Array.init) }
-        case .int32: return values.flatMap { withUnsafeBytes(of: Int32($0).littleEndian, Array.init) }
-        case .float: return values.flatMap { withUnsafeBytes(of: Float($0).bitPattern.littleEndian, Array.init) }
+        case .uint16, .int16: return values.flatMap { UInt16(truncatingIfNeeded: $0).littleEndianBytes }
+        case .int32: return values.flatMap { Int32($0).littleEndianBytes }
+        case .float: return values.flatMap { Float($0).bitPattern.littleEndianBytes }
         }
     }
 }
@@ -135,7 +135,7 @@ final class ONNXGraph {
     func floats(_ name: String, _ values: [Float], dims: [Int]) -> String {
         let name = unique(name)
         initializers.append(Initializer(name: name, type: .float, dims: dims,
-                                        raw: values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }))
+                                        raw: values.flatMap { $0.bitPattern.littleEndianBytes }))
         return name
     }
 

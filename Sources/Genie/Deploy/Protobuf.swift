@@ -1,3 +1,5 @@
+import Tensors
+
 /// A minimal protocol-buffers encoder (wire format only: varints, 32-bit floats, length-delimited fields), enough
 /// to write an ONNX `ModelProto`. Hand-written on purpose: swift-protobuf's code-generation plugin takes far too
 /// long to build here for the handful of messages the exporter needs.
@@ -29,7 +31,7 @@ public struct ProtobufWriter {
     /// A `float` field.
     public mutating func float(_ field: Int, _ value: Float) {
         tag(field, .fixed32)
-        withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: value.bitPattern.littleEndianBytes)
     }
 
     /// A `bytes` field.

@@ -78,7 +78,7 @@ public func distillImages(spec: ModelSpec, model: Module, total: Int, config: Di
     if config.method == .genie && spec.imageSize % 4 != 0 {
         throw GenieError("the GENIE generator starts at image size / 4 and doubles twice, so it cannot reach \(spec.imageSize)x\(spec.imageSize); use an image size divisible by 4 or the pixels method")
     }
-    let distiller = try Distiller(model: model, copy: spec.build(), imageShape: [spec.inChannels, spec.imageSize, spec.imageSize],
+    let distiller = try Distiller(model: model, imageShape: [spec.inChannels, spec.imageSize, spec.imageSize],
                                   config: config)
     let checkpoint = distillCheckpoint(at: partial, spec: spec, model: model, total: total, config: config)
     let batchCount = (total + config.batchSize - 1) / config.batchSize

@@ -44,8 +44,8 @@ public final class Distiller {
     let imageShape: [Int]
 
     /// `model` is the user's full-precision model; it is never modified: a copy in eval mode is distilled through.
-    public init(model original: Module, copy: Module, imageShape: [Int], config: DistillConfig) throws {
-        try copy.loadState(of: original)
+    public init(model original: Module, imageShape: [Int], config: DistillConfig) throws {
+        let copy = original.copy()
         copy.setTraining(false)
         for p in copy.namedParameters() { p.parameter.requiresGradient = false }
         let swung = config.swing ? SwingConv2d.install(in: copy, seed: config.seed) : []

@@ -27,6 +27,14 @@ public final class Generator: Module {
         initializeParameters(seed: seed)
     }
 
+    private init(copying original: Generator) {
+        (latentDimension, imageSize, channels, width, initSize) =
+            (original.latentDimension, original.imageSize, original.channels, original.width, original.initSize)
+        super.init(copying: original)
+    }
+
+    override public func copy() -> Module { Generator(copying: self) }
+
     override public func forward(_ z: Tensor) -> Tensor {
         var x = child("fc")(z).reshaped(to: [z.shape[0], width, initSize, initSize])
         x = child("bn0")(x).upsampledNearest(scale: 2)

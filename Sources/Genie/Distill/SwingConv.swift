@@ -19,6 +19,13 @@ public final class SwingConv2d: Module {
         register("conv", conv)
     }
 
+    /// A copy that goes on with the same offset stream.
+    override public func copy() -> Module {
+        let copy = SwingConv2d(conv.copy() as! Conv2d, seed: 0).adopting(self)
+        (copy.rng, copy.lastShift, copy.fixedShift) = (rng, lastShift, fixedShift)
+        return copy
+    }
+
     /// Restarts the offset stream (each distillation batch reseeds, so batches are independent).
     public func reseed(_ seed: UInt64) { rng = SeededGenerator(seed: seed) }
 

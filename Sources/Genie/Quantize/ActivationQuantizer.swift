@@ -1,4 +1,3 @@
-import Kernels
 import NN
 import Tensors
 
@@ -57,20 +56,15 @@ public final class ActivationQuantizer {
         let step = { (i: Int) in factor * (Float(100 - i) / 100) * maxAbs / levels }
         // Zeros (half of a ReLU output) quantize exactly and add nothing to an error: leave them out.
         let nonzero = values.filter { $0 != 0 }
-        var errors = [Float](repeating: .infinity, count: 100)
-        errors.withUnsafeMutableBufferPointer { buffer in
-            let out = buffer  // one writer per candidate
-            parallelChunks(100, costPerItem: nonzero.count) { range in
-                for i in range where step(i).isNormal {
-                    let s = step(i)
-                    var err: Float = 0
-                    for v in nonzero {
-                        let q = s * min(max((v / s).rounded(.toNearestOrEven), qn), qp)
-                        err += powf(abs(v - q), searchNorm)
-                    }
-                    out[i] = err
-                }
+        let errors = parallelMap(100, costPerItem: nonzero.count) { i -> Float in
+            let s = step(i)
+            guard s.isNormal else { return .infinity }
+            var err: Float = 0
+            for v in nonzero {
+                let q = s * min(max((v / s).rounded(.toNearestOrEven), qn), qp)
+                err += powf(abs(v - q), searchNorm)
             }
+            return err
         }
         // An all-zero (or denormal-only) tensor keeps step 1; min-max stays if every error overflows.
         var best = (Float.infinity, unit.isNormal ? unit : 1)

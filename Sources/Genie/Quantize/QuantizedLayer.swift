@@ -1,4 +1,3 @@
-import Kernels
 import NN
 import Tensors
 
@@ -74,17 +73,17 @@ public func quantize(_ model: Module, weightBits: Int, activationBits: Int, samp
         model.replace(path, with: QuantizedLayer(m, weightBits: wbits, inputQuantizer: inputQuantizer))
     }
     // Trace: the first layer to consume a tensor owns the quantizer; later consumers of the same tensor share it.
-    var owners: [(input: FloatBuffer, quantizer: ActivationQuantizer)] = []
+    var owners: [(input: Tensor, quantizer: ActivationQuantizer)] = []
     var hooks: [(Module, Int)] = []
     for (_, layer) in model.quantizedLayers {
         let id = layer.addForwardHook { module, input, _ in
             let layer = module as! QuantizedLayer
             guard let mine = layer.inputQuantizer else { return }
-            if let owner = owners.first(where: { $0.input === input.buffer }) {
+            if let owner = owners.first(where: { $0.input.sharesStorage(with: input) }) {
                 precondition(mine.bits <= owner.quantizer.bits, "a shared activation quantizer has fewer bits than a consumer")
                 layer.inputQuantizer = owner.quantizer
             } else {
-                owners.append((input.buffer, mine))
+                owners.append((input, mine))
             }
         }
         hooks.append((layer, id))

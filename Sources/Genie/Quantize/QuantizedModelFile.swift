@@ -165,10 +165,10 @@ public enum QuantizedModelFile {
     }
 
     static func int64(_ values: [Int], shape: [Int]? = nil) -> SafeTensors.Entry {
-        .init(dtype: .i64, shape: shape ?? [values.count], bytes: values.map(Int64.init).withUnsafeBytes { Array($0) })
+        .init(int64: values.map(Int64.init), shape: shape ?? [values.count])
     }
 
     static func int32(_ values: [Int32]) -> SafeTensors.Entry {
-        .init(dtype: .i32, shape: [values.count], bytes: values.withUnsafeBytes { Array($0) })
+        .init(int32: values, shape: [values.count])
     }
 }

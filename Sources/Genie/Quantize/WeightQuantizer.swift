@@ -1,4 +1,3 @@
-import Kernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,12 +44,8 @@ public final class WeightQuantizer {
         let channels = w.shape[0], perChannel = w.count / channels
         let levels = Float((1 << bits) - 1)
         let values = w.scalars
-        var found = [(Float, Float)](repeating: (1, 0), count: channels)
-        found.withUnsafeMutableBufferPointer { buffer in
-            let out = buffer  // one writer per channel
-            parallelChunks(channels, costPerItem: perChannel * 100) { range in
-                for c in range { out[c] = WeightQuantizer.search(values[(c * perChannel)..<((c + 1) * perChannel)], levels: levels) }
-            }
+        let found = parallelMap(channels, costPerItem: perChannel * 100) { c in
+            WeightQuantizer.search(values[(c * perChannel)..<((c + 1) * perChannel)], levels: levels)
         }
         let shape = [channels] + Array(repeating: 1, count: w.rank - 1)
         let s0 = Tensor(shape: shape, scalars: found.map(\.0))
@@ -103,12 +98,12 @@ public final class WeightQuantizer {
         withoutGradients { hardIntegers() }
     }
 
-    /// The hard integers for the softbits buffer they were computed from (held, so it cannot be recycled).
-    private var hardCache: (softbits: FloatBuffer, integers: Tensor)?
+    /// The hard integers and the softbits tensor they were computed from.
+    private var hardCache: (softbits: Tensor, integers: Tensor)?
 
     private func hardIntegers() -> Tensor {
-        let key = softbits.value.buffer
-        if let hardCache, hardCache.softbits === key { return hardCache.integers }
+        let key = softbits.value
+        if let hardCache, hardCache.softbits.sharesStorage(with: key) { return hardCache.integers }
         let up = Tensor(shape: softbits.value.shape, scalars: softbits.value.scalars.map { $0 >= 0 ? 1 : 0 })
         let integers = (base + up + zeroPoint).clamped(0, Float((1 << bits) - 1))
         hardCache = (key, integers)

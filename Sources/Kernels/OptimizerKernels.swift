@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The optimizers' fused update loops: one pass over a parameter reads it, its gradient and its state and writes
+/// the updated parameter and state into fresh buffers (tensors stay immutable), split over both cores when large.
+/// Their naive twins are the scalar loops of Tests/TensorsTests/OptimizerStepTests.swift.
+public enum OptimizerKernels {
+    /// PyTorch's SGD for `count` floats: `d = g + weightDecay·p`; with momentum, `b' = momentum·b + (1 − dampening)·d`
+    /// (`b' = d` on the first step, when `momentumBuffer` is nil) and `d = nesterov ? d + momentum·b' : b'`; then
+    /// `p' = p − lr·d`. `newMomentumBuffer` is nil without momentum.
+    public static func sgd(parameter: FloatBuffer, gradient: FloatBuffer, momentumBuffer: FloatBuffer?,
+                           newParameter: FloatBuffer, newMomentumBuffer: FloatBuffer?, count: Int, learningRate lr: Float,
+                           momentum mu: Float, dampening: Float, weightDecay wd: Float, nesterov: Bool) {
+        let p = parameter.pointer, g = gradient.pointer, o = newParameter.pointer
+        let b = momentumBuffer?.pointer, nb = newMomentumBuffer?.pointer
+        withExtendedLifetime((parameter, gradient, momentumBuffer, newParameter, newMomentumBuffer)) {
+            parallelChunks(count) { r in
+                for i in r {
+                    var d = g[i] + wd * p[i]
+                    if let nb {
+                        nb[i] = if let b { mu * b[i] + (1 - dampening) * d } else { d }
+                        d = nesterov ? d + mu * nb[i] : nb[i]
+                    }
+                    o[i] = p[i] - lr * d
+                }
+            }
+        }
+    }
+
+    /// PyTorch 1.13's Adam at step `step` (from 1) for `count` floats: `d = g + weightDecay·p`,
+    /// `m' = β1·m + (1 − β1)·d`, `v' = β2·v + (1 − β2)·d²`,
+    /// `p' = p − (lr / (1 − β1^t))·m' / (√v' / √(1 − β2^t) + ε)`.
+    public static func adam(parameter: FloatBuffer, gradient: FloatBuffer, firstMoment: FloatBuffer,
+                            secondMoment: FloatBuffer, newParameter: FloatBuffer, newFirstMoment: FloatBuffer,
+                            newSecondMoment: FloatBuffer, count: Int, learningRate lr: Float, beta1 b1: Float,
+                            beta2 b2: Float, epsilon eps: Float, weightDecay wd: Float, step: Int) {
+        let p = parameter.pointer, g = gradient.pointer, m = firstMoment.pointer, v = secondMoment.pointer
+        let o = newParameter.pointer, nm = newFirstMoment.pointer, nv = newSecondMoment.pointer
+        let t = Float(step)
+        let correction1 = 1 - powf(b1, t), correction2Root = (1 - powf(b2, t)).squareRoot()
+        let stepSize = lr / correction1
+        withExtendedLifetime((parameter, gradient, firstMoment, secondMoment, newParameter, newFirstMoment, newSecondMoment)) {
+            parallelChunks(count) { r in
+                for i in r {
+                    let d = g[i] + wd * p[i]
+                    let mi = b1 * m[i] + (1 - b1) * d, vi = b2 * v[i] + (1 - b2) * d * d
+                    nm[i] = mi
+                    nv[i] = vi
+                    o[i] = p[i] - stepSize * mi / (vi.squareRoot() / correction2Root + eps)
+                }
+            }
+        }
+    }
+}
