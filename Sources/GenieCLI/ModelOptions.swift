@@ -9,7 +9,7 @@ import Tensors
 struct ModelOptions: ParsableArguments {
     @Option(help: "Architecture: \(ModelSpec.architectures.joined(separator: ", ")) (default: from the weights file).")
     var arch: String?
-    @Option(help: "Weights file (safetensors, PyTorch state-dict keys).")
+    @Option(help: "Weights file (safetensors, PyTorch state-dict keys), or an ONNX file (.onnx; needs --mean and --std).")
     var weights: String?
     @Option(help: "Number of classes (default: from the weights file, else 10).")
     var numClasses: Int?
@@ -32,6 +32,12 @@ struct ModelOptions: ParsableArguments {
         let url = URL(fileURLWithPath: weights)
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw GenieError("--weights: no such file '\(weights)'")
+        }
+        if url.pathExtension.lowercased() == "onnx" {  // the graph defines the network (docs/ONNX.md)
+            guard arch == nil else { throw ValidationError("--arch: '\(weights)' is an ONNX file, whose graph defines the network; drop --arch") }
+            let (spec, model) = try ONNXImport.load(url, mean: mean, std: std)
+            model.setTraining(false)
+            return (spec, model)
         }
         let file = try SafeTensors(contentsOf: url)
         let recorded = ModelSpec(metadata: file.metadata)
