@@ -69,7 +69,7 @@ public func distillImages(spec: ModelSpec, model: Module, total: Int, config: Di
     if config.method == .genie && spec.imageSize % 4 != 0 {
         throw GenieError("the GENIE generator starts at image size / 4 and doubles twice, so it cannot reach \(spec.imageSize)x\(spec.imageSize); use an image size divisible by 4 or --method pixels")
     }
-    let distiller = try Distiller(model: model, copy: spec.build(), imageShape: [spec.inChannels, spec.imageSize, spec.imageSize],
+    let distiller = try Distiller(model: model, copy: (model as? GraphModule)?.twin() ?? spec.build(), imageShape: [spec.inChannels, spec.imageSize, spec.imageSize],
                                   config: config)
     do { try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true) } catch {
         throw GenieError("cannot create the folder '\(partial.path)' that keeps finished batches (a file is in the way, or no permission)")

@@ -15,18 +15,25 @@ public final class GraphModule: Module {
 
     let steps: [Step]
     let input: String, output: String
+    private let reread: () -> GraphModule
     /// For each step, the values whose last reader it is (freed after it runs).
     private let releases: [[String]]
 
-    init(steps: [Step], input: String, output: String) {
+    /// `reread` reads the same file again (see `twin`).
+    init(steps: [Step], input: String, output: String, reread: @escaping () -> GraphModule) {
         self.steps = steps
         self.input = input
         self.output = output
+        self.reread = reread
         var last: [String: Int] = [:]
         for (i, step) in steps.enumerated() { for name in step.inputs { last[name] = i } }
         releases = steps.indices.map { i in last.filter { $0.value == i && $0.key != output }.map(\.key) }
         super.init()
     }
+
+    /// A second model of the same graph with the file's weights: what distillation runs through and quantization
+    /// wraps, where a zoo model is built again from its spec.
+    public func twin() -> GraphModule { reread() }
 
     /// Registers `layer` at a dotted `path`, making a plain container for each missing parent.
     func add(_ layer: Module, at path: String) {

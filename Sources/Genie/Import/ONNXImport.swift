@@ -33,7 +33,8 @@ public enum ONNXImport {
             throw GenieError("\(source) is not an ONNX file (protobuf: \(error))")
         }
         var reader = GraphReader(source: source)
-        return try reader.read(proto.graph)
+        // The bytes read once read again the same way.
+        return try reader.read(proto.graph) { try! read(bytes, source: source).model }
     }
 }
 
@@ -60,7 +61,8 @@ struct GraphReader {
 
     init(source: String) { self.source = source }
 
-    mutating func read(_ graph: Onnx_GraphProto) throws -> (model: GraphModule, shape: (channels: Int, size: Int, classes: Int)) {
+    mutating func read(_ graph: Onnx_GraphProto, reread: @escaping () -> GraphModule) throws
+        -> (model: GraphModule, shape: (channels: Int, size: Int, classes: Int)) {
         guard graph.node.contains(where: { $0.opType == "BatchNormalization" }) else {
             throw GenieError("\(source) has no BatchNormalization node: its batch norms were folded into the convolutions, "
                 + "and GENIE needs them. Export with torch.onnx.export(model.eval(), x, f, "
@@ -86,7 +88,7 @@ struct GraphReader {
         guard let out = shapes[output.name], out.count == 2, out[1] >= 1 else {
             throw GenieError("\(source): output '\(output.name)' must be logits [N, classes], got shape \(shapes[output.name].map { "\($0)" } ?? "none")")
         }
-        let model = GraphModule(steps: steps, input: input.name, output: output.name)
+        let model = GraphModule(steps: steps, input: input.name, output: output.name, reread: reread)
         for (path, layer) in layers { model.add(layer, at: path) }
         return (model, (c, h, out[1]))
     }

@@ -29,7 +29,7 @@ public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibrat
                           activationBits: Int, config: ReconstructionConfig, checkpoint: URL?, quiet: Bool = false,
                           log: (String) -> Void = { _ in }) throws -> Module {
     try checkCalibration(calibration, spec: spec)
-    let student = spec.build()
+    let student = (fullPrecision as? GraphModule)?.twin() ?? spec.build()
     try student.loadState(of: fullPrecision)
     try quantize(student, weightBits: weightBits, activationBits: activationBits,
                  sample: calibration.slice(batch: 0..<min(2, calibration.shape[0])), seed: config.seed)
