@@ -11,7 +11,7 @@ import Tensors
     @Test func onnxReaderSurvivesMutations() throws {
         let (bytes, original) = try onnxFixture("resnet_small")
         let x = Tensor.zeros([2, 1, 28, 28])
-        var fuzz = ONNXMutator(seed: 1)
+        var fuzz = FileMutator(seed: 1)
         var accepted = 0
         for i in 0..<1000 {
             let mutated = i % 4 == 3 ? fuzz.mutateBytes(bytes) : (try fuzz.mutate(original).serializedBytes())
@@ -24,14 +24,9 @@ import Tensors
     }
 }
 
-struct ONNXMutator {
-    var rng: SeededGenerator
-    init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
-
-    mutating func below(_ n: Int) -> Int { Int(rng.next().multipliedFullWidth(by: UInt64(n)).high) }
-    mutating func pick<T>(_ values: [T]) -> T { values[below(values.count)] }
-
-    static let numbers: [Int64] = [-9_223_372_036_854_775_808, -2, -1, 0, 1, 2, 3, 7, 64, 1 << 20, 9_223_372_036_854_775_807]
+/// Mutations of ONNX files, with the safetensors mutator's seeded draws.
+extension FileMutator {
+    static let onnxNumbers: [Int64] = [-9_223_372_036_854_775_808, -2, -1, 0, 1, 2, 3, 7, 64, 1 << 20, 9_223_372_036_854_775_807]
 
     mutating func mutate(_ model: Onnx_ModelProto) -> Onnx_ModelProto {
         var m = model
@@ -42,15 +37,15 @@ struct ONNXMutator {
             case 0:
                 guard !m.graph.node[n].attribute.isEmpty else { continue }
                 let a = below(m.graph.node[n].attribute.count)
-                m.graph.node[n].attribute[a].i = pick(Self.numbers)
+                m.graph.node[n].attribute[a].i = pick(Self.onnxNumbers)
                 m.graph.node[n].attribute[a].f = pick([0, -1, 1e30, .nan, 0.5])
                 if !m.graph.node[n].attribute[a].ints.isEmpty {
-                    m.graph.node[n].attribute[a].ints[below(m.graph.node[n].attribute[a].ints.count)] = pick(Self.numbers)
+                    m.graph.node[n].attribute[a].ints[below(m.graph.node[n].attribute[a].ints.count)] = pick(Self.onnxNumbers)
                 }
             case 1:
                 let t = below(m.graph.initializer.count)
                 if below(2) == 0, !m.graph.initializer[t].dims.isEmpty {
-                    m.graph.initializer[t].dims[below(m.graph.initializer[t].dims.count)] = pick(Self.numbers)
+                    m.graph.initializer[t].dims[below(m.graph.initializer[t].dims.count)] = pick(Self.onnxNumbers)
                 } else {
                     m.graph.initializer[t].dataType = Int32(pick([1, 6, 7, 10, 11]))
                 }
@@ -60,7 +55,7 @@ struct ONNXMutator {
             case 3: m.graph.node[n].opType = pick(["Relu", "Identity", "Flatten", "GlobalAveragePool", "Add", "MaxPool", "Conv", "Gemm"])
             case 4: m.graph.node.remove(at: n)
             default:
-                m.graph.input[0].type.tensorType.shape.dim[below(4)].dimValue = pick(Self.numbers)
+                m.graph.input[0].type.tensorType.shape.dim[below(4)].dimValue = pick(Self.onnxNumbers)
             }
         }
         return m
