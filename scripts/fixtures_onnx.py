@@ -6,7 +6,8 @@
   training=torch.onnx.TrainingMode.PRESERVE, opset_version=13)` with a dynamic batch. Small widths keep the files
   small: resnet_small is torchvision's ResNet (BasicBlock, [1, 1, 1, 1]) at widths 8-64, mobilenet_v2 is
   torchvision's mobilenet_v2(width_mult=0.25), regnet_x_small a RegNetX of RegNetX-600MF's design (grouped
-  convolutions) at depth 6 and widths 16-64, mnasnet is torchvision's MNASNet(alpha=0.25).
+  convolutions) at depth 6 and widths 16-64, mnasnet is torchvision's MNASNet(alpha=0.25), efficientnet_small is
+  torchvision's EfficientNet-B0 design (SiLU, squeeze-excite) at width 0.25 and depth 0.34.
 - Tests/Fixtures/onnx/logits.safetensors: `input` [4, 1, 28, 28] (standard-normal, as normalized images) and
   `<name>.logits`, PyTorch's eval-mode logits of each model on it.
 """
@@ -16,6 +17,7 @@ import sys
 import torch
 import torchvision
 from torch import nn
+from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
 from torchvision.models.mnasnet import MNASNet
 from torchvision.models.regnet import BlockParams, RegNet
 from torchvision.models.resnet import BasicBlock, ResNet
@@ -65,6 +67,13 @@ def mnasnet():
     return model
 
 
+def efficientnet_small():
+    setting, last_channel = _efficientnet_conf("efficientnet_b0", width_mult=0.25, depth_mult=0.34)
+    model = EfficientNet(setting, 0.2, num_classes=10, last_channel=last_channel)
+    model.features[0][0] = nn.Conv2d(1, model.features[0][0].out_channels, 3, stride=2, padding=1, bias=False)
+    return model
+
+
 def nontrivial_batch_norms(model):
     """Random affine parameters, then running statistics from train-mode passes on random data."""
     for m in model.modules():
@@ -85,7 +94,7 @@ def main():
     x = torch.randn(4, 1, 28, 28)
     tensors = {"input": x}
     for name, build in [("resnet_small", SmallResNet), ("mobilenet_v2", mobilenet_v2),
-                        ("regnet_x_small", regnet_x_small), ("mnasnet", mnasnet)]:
+                        ("regnet_x_small", regnet_x_small), ("mnasnet", mnasnet), ("efficientnet_small", efficientnet_small)]:
         model = nontrivial_batch_norms(build())
         path = os.path.join(OUT, name + ".onnx")
         torch.onnx.export(model, x[:1], path, training=torch.onnx.TrainingMode.PRESERVE, opset_version=13,

@@ -21,7 +21,7 @@ func importError(_ name: String, _ change: (inout Onnx_ModelProto) -> Void) thro
 }
 
 @Suite struct ONNXImportTests {
-    @Test(arguments: ["resnet_small", "mobilenet_v2", "regnet_x_small", "mnasnet"])
+    @Test(arguments: ["resnet_small", "mobilenet_v2", "regnet_x_small", "mnasnet", "efficientnet_small"])
     func torchvisionExportGivesPyTorchLogits(name: String) throws {
         let (model, shape) = try ONNXImport.read(onnxFixture(name).bytes, source: name)
         #expect(shape.channels == 1 && shape.size == 28 && shape.classes == 10)

@@ -187,8 +187,10 @@ struct GraphReader {
         case "BatchNormalization": try batchNorm(output)
         case "Gemm", "MatMul": try linear(output)
         case "Relu": try elementwise(output) { $0.relu() }
+        case "Sigmoid": try elementwise(output) { $0.sigmoid() }
         case "Clip": try clip(output)
-        case "Add": try addition(output)
+        case "Add": try broadcasting(output, +)
+        case "Mul": try broadcasting(output, *)  // SiLU (x * sigmoid(x)) and squeeze-excite scales
         case "MaxPool", "AveragePool": try pool(output)
         case "GlobalAveragePool":
             let x = try tensor(0)
@@ -207,6 +209,8 @@ struct GraphReader {
             guard int("axis", 1) == 1, x.shape.count >= 2 else { throw fail("only axis 1 is read") }
             step(output, [x.name], [1, x.shape.dropFirst().reduce(1, *)]) { _, xs in xs[0].flattened() }
         case "Reshape": try reshape(output)
+        case "Identity" where known(0) != nil:  // PyTorch writes one initializer for equal ones, the others Identity of it
+            constants[output] = known(0)
         case "Identity", "Dropout": try elementwise(output) { $0 }
         default:
             throw GenieError("\(source): node '\(n.name)' has op \(n.opType), which genie does not import yet (docs/ONNX.md lists the ops it reads)")
@@ -311,10 +315,13 @@ struct GraphReader {
         try elementwise(output, low == 0 && high == 6 ? { $0.relu6() } : { $0.clamped(low, high) })
     }
 
-    private mutating func addition(_ output: String) throws {
+    /// `Add` or `Mul` of two tensors of one rank whose dimensions are equal or 1 (`[N, C, H, W] * [N, C, 1, 1]`).
+    private mutating func broadcasting(_ output: String, _ f: @escaping (Tensor, Tensor) -> Tensor) throws {
         let a = try tensor(0), b = try tensor(1)
-        guard a.shape == b.shape else { throw fail("adds shapes \(a.shape) and \(b.shape); only equal shapes are read") }
-        step(output, [a.name, b.name], a.shape) { _, xs in xs[0] + xs[1] }
+        guard a.shape.count == b.shape.count, zip(a.shape, b.shape).allSatisfy({ $0 == $1 || $0 == 1 || $1 == 1 }) else {
+            throw fail("shapes \(a.shape) and \(b.shape) do not broadcast (equal ranks, dimensions equal or 1)")
+        }
+        step(output, [a.name, b.name], zip(a.shape, b.shape).map(max)) { _, xs in f(xs[0], xs[1]) }
     }
 
     private mutating func pool(_ output: String) throws {
