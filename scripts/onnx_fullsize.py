@@ -1,6 +1,6 @@
 """Hand check of the ONNX import on full-size torchvision models (run with /usr/bin/python3; docs/ONNX.md).
 
-`export OUT NAME...` writes OUT/NAME.onnx (1-channel stem, 10 classes, random weights with non-trivial batch norms,
+`export OUT NAME...` writes OUT/NAME.onnx (1-channel stem, 10 classes, random weights with non-trivial batch norms as in scripts/fixtures_onnx.py,
 exported as docs/ONNX.md says) and OUT/NAME.npy, PyTorch's logits on the first 200 Fashion-MNIST test images;
 `compare OUT NAME...` reads OUT/NAME.logits.safetensors from
 `genie evaluate --weights OUT/NAME.onnx --mean 0.2860 --std 0.3530 --logits OUT/NAME.logits.safetensors`
@@ -8,6 +8,7 @@ and prints the largest difference relative to the largest PyTorch logit. The fil
 """
 import gzip
 import json
+import os
 import struct
 import sys
 
@@ -15,7 +16,9 @@ import numpy as np
 import torch
 import torchvision
 from torch import nn
-from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixtures_onnx import nontrivial_batch_norms  # noqa: E402
 
 RAW = gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").read()[16:]
 IMAGES = (torch.tensor(np.frombuffer(RAW, np.uint8)[:200 * 784].astype(np.float32)).reshape(200, 1, 28, 28) / 255
@@ -44,16 +47,7 @@ def one_channel_stem(model):
 def export(out, name):
     torch.manual_seed(0)
     torch.set_num_threads(2)
-    model = one_channel_stem(BUILDS[name]())
-    for bn in model.modules():
-        if isinstance(bn, nn.BatchNorm2d):
-            nn.init.uniform_(bn.weight, 0.5, 1.5)
-            nn.init.normal_(bn.bias, std=0.2)
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model(torch.randn(16, 1, 28, 28))
-    model.eval()
+    model = nontrivial_batch_norms(one_channel_stem(BUILDS[name]()))
     torch.onnx.export(model, IMAGES[:1], f"{out}/{name}.onnx", training=torch.onnx.TrainingMode.PRESERVE,
                       opset_version=13, input_names=["input"], output_names=["logits"],
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
