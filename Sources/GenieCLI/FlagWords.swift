@@ -1,3 +1,4 @@
+import ArgumentParser
 import Data
 import Genie
 import Models
@@ -8,6 +9,10 @@ func inFlagWords(_ error: Error) -> Error {
     switch error {
     case ModelLoadError.noSuchFile(let path):
         return GenieError("--weights: no such file '\(path)'")
+    case ModelLoadError.architectureForGraph(let path):
+        return ValidationError("--arch: '\(path)' is an ONNX file, whose graph defines the network; drop --arch")
+    case ModelLoadError.noNormalization(let path, let channels):
+        return GenieError("'\(path)' takes \(channels)-channel images: pass --mean and --std, one value per channel (ONNX files record no preprocessing)")
     case ModelLoadError.noArchitecture(let path):
         return GenieError("--weights '\(path)' records no architecture; pass --arch (one of \(ModelSpec.architectures.joined(separator: ", ")))")
     case let error as ModelSpecError:

@@ -9,7 +9,7 @@ import Tensors
 struct ModelOptions: ParsableArguments {
     @Option(help: "Architecture: \(ModelSpec.architectures.joined(separator: ", ")) (default: from the weights file).")
     var arch: String?
-    @Option(help: "Weights file (safetensors, PyTorch state-dict keys).")
+    @Option(help: "Weights file (safetensors, PyTorch state-dict keys), or an ONNX file (.onnx; needs --mean and --std).")
     var weights: String?
     @Option(help: "Number of classes (default: from the weights file, else 10).")
     var numClasses: Int?

@@ -90,4 +90,6 @@ public struct ModelSpecError: Error, CustomStringConvertible {
     /// What is wrong with it, as a fragment that follows the key.
     public let reason: String
     public var description: String { "\(key) \(reason)" }
+
+    public init(key: String, reason: String) { (self.key, self.reason) = (key, reason) }
 }

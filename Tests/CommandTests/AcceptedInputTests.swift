@@ -12,6 +12,19 @@ import Tensors
         return try SafeTensors(contentsOf: folder.appendingPathComponent("d.safetensors")).tensor("images").scalars
     }
 
+    @Test func onnxExportIsEvaluatedAndDistilledWithoutArch() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let onnx = ["--weights", onnxFixture("mnasnet"), "--mean", "0.2860", "--std", "0.3530"]
+        let evaluated = try genie(["evaluate"] + onnx + ["--json", "--logits", "l.safetensors"], in: folder)
+        try #require(evaluated.status == 0, "\(evaluated)")
+        #expect(evaluated.stdout.contains("\"arch\":\"onnx\"") && evaluated.stdout.contains("\"images\":10000"))
+        #expect(try SafeTensors(contentsOf: folder.appendingPathComponent("l.safetensors")).tensor("logits").shape == [10000, 10])
+        let distilled = try genie(["distill"] + onnx + ["--images", "2", "--batch", "2", "--iterations", "2", "--out", "d.safetensors"],
+                                  in: folder)
+        #expect(distilled.status == 0, "\(distilled)")
+    }
+
     @Test func batchNormChannelWithZeroVarianceWorks() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

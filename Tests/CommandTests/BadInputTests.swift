@@ -2,6 +2,7 @@ import Data
 import Foundation
 import Testing
 import Tensors
+import TestSupport
 
 /// One row of docs/ERRORS.md: a bad input, the exit status `genie` must end with and words its message must hold.
 struct BadInput: Sendable, CustomTestStringConvertible {
@@ -24,6 +25,9 @@ struct BadInput: Sendable, CustomTestStringConvertible {
         self.prepare = { folder in (try prepare(folder), environment(folder)) }
     }
 }
+
+/// The path of a committed ONNX export (scripts/fixtures_onnx.py).
+func onnxFixture(_ name: String) -> String { fixturesDirectory.appendingPathComponent("onnx/\(name).onnx").path }
 
 /// `genie evaluate --weights F` on a file with these raw bytes.
 func evaluateWeights(_ bytes: [UInt8]) -> @Sendable (URL) throws -> [String] {
@@ -82,6 +86,16 @@ let badInputs: [BadInput] = [
              evaluateEdited { $0.set("extra.weight", Tensor(shape: [1], scalars: [0])) }),
     BadInput("tensor of the wrong shape", says: ["'fc.bias' has shape [5] but the model expects [10]"],
              evaluateEdited { $0.set("fc.bias", Tensor(shape: [5], scalars: [0, 0, 0, 0, 0])) }),
+    BadInput("ONNX file with --arch", status: 64, says: ["--arch", "is an ONNX file", "drop --arch"]) { _ in
+        ["evaluate", "--weights", onnxFixture("resnet_small"), "--arch", "resnet20", "--mean", "0.286", "--std", "0.353"]
+    },
+    BadInput("ONNX file without --mean and --std", says: ["resnet_small.onnx", "pass --mean and --std"]) { _ in
+        ["evaluate", "--weights", onnxFixture("resnet_small")]
+    },
+    BadInput("damaged ONNX file", says: ["m.onnx", "is not an ONNX file"]) { folder in
+        try Data([0x0A, 0xFF, 0xFF]).write(to: folder.appendingPathComponent("m.onnx"))
+        return ["evaluate", "--weights", "m.onnx", "--mean", "0.286", "--std", "0.353"]
+    },
     BadInput("NaN weight", says: ["w.safetensors", "'conv1.weight' contains NaN or infinite values"],
              evaluateEdited { $0.setValue(.nan, of: "conv1.weight", at: 0) }),
     BadInput("infinite weight", says: ["'fc.weight' contains NaN or infinite values"],

@@ -2,6 +2,7 @@ import Foundation
 import Genie
 import Models
 import NN
+import ONNX
 import Testing
 import Tensors
 
@@ -36,35 +37,7 @@ func quantizedTestModel(_ arch: String, wbits: Int, abits: Int, seed: UInt64) th
     return (spec, model, images)
 }
 
-/// The fields of a protobuf message: (field number, varint value or length-delimited bytes).
-func protobufFields(_ bytes: [UInt8]) -> [(field: Int, varint: UInt64, bytes: [UInt8])] {
-    var out: [(Int, UInt64, [UInt8])] = [], i = 0
-    func varint() -> UInt64 {
-        var v: UInt64 = 0, shift: UInt64 = 0
-        while true {
-            let b = bytes[i]
-            i += 1
-            v |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { return v }
-            shift += 7
-        }
-    }
-    while i < bytes.count {
-        let tag = varint()
-        switch tag & 7 {
-        case 0: out.append((Int(tag >> 3), varint(), []))
-        case 2:
-            let n = Int(varint())
-            out.append((Int(tag >> 3), 0, Array(bytes[i..<(i + n)])))
-            i += n
-        case 5: out.append((Int(tag >> 3), 0, Array(bytes[i..<(i + 4)]))); i += 4
-        default: fatalError("unexpected wire type \(tag & 7)")
-        }
-    }
-    return out
-}
-
-/// The parts of an exported ONNX model the tests look at.
+/// The parts of an exported ONNX model the tests look at, decoded with the generated ONNX types.
 struct DecodedONNX {
     var irVersion = 0, opset = 0
     var nodes: [(op: String, inputs: [String], outputs: [String])] = []
@@ -72,48 +45,23 @@ struct DecodedONNX {
     var raw: [String: [UInt8]] = [:]
     var metadata: [String: String] = [:]
 
-    init(_ bytes: [UInt8]) {
-        let string = { (b: [UInt8]) in String(decoding: b, as: UTF8.self) }
-        for f in protobufFields(bytes) {
-            switch f.field {
-            case 1: irVersion = Int(f.varint)
-            case 8: opset = Int(protobufFields(f.bytes).first { $0.field == 2 }!.varint)
-            case 14:
-                let kv = protobufFields(f.bytes)
-                metadata[string(kv.first { $0.field == 1 }!.bytes)] = string(kv.first { $0.field == 2 }!.bytes)
-            case 7:
-                for g in protobufFields(f.bytes) where g.field == 1 || g.field == 5 {  // node, initializer
-                    let parts = protobufFields(g.bytes)
-                    if g.field == 1 {
-                        nodes.append((string(parts.first { $0.field == 4 }!.bytes), parts.filter { $0.field == 1 }.map { string($0.bytes) },
-                                      parts.filter { $0.field == 2 }.map { string($0.bytes) }))
-                    } else if g.field == 5 {
-                        let name = string(parts.first { $0.field == 8 }!.bytes)
-                        initializers[name] = Int(parts.first { $0.field == 2 }!.varint)
-                        raw[name] = parts.first { $0.field == 9 }!.bytes
-                    }
-                }
-            default: break
-            }
+    init(_ bytes: [UInt8]) throws {
+        let model = try Onnx_ModelProto(serializedBytes: bytes)
+        irVersion = Int(model.irVersion)
+        opset = Int(model.opsetImport.first { $0.domain.isEmpty }?.version ?? 0)
+        nodes = model.graph.node.map { ($0.opType, $0.input, $0.output) }
+        for t in model.graph.initializer {
+            initializers[t.name] = Int(t.dataType)
+            raw[t.name] = Array(t.rawData)
         }
+        for p in model.metadataProps { metadata[p.key] = p.value }
     }
 
     func count(_ op: String) -> Int { nodes.filter { $0.op == op }.count }
 }
 
 @Suite struct DeployTests {
-    @Test func protobufWireFormat() {
-        var w = ProtobufWriter()
-        w.int(1, 150)
-        #expect(w.bytes == [0x08, 0x96, 0x01])
-        w = ProtobufWriter()
-        w.int(2, -1)
-        #expect(w.bytes == [0x10] + Array(repeating: 0xFF, count: 9) + [0x01])
-        w = ProtobufWriter()
-        w.float(2, 1)
-        w.string(4, "Conv")
-        w.message(7) { $0.int(1, 1) }
-        #expect(w.bytes == [0x15, 0, 0, 0x80, 0x3F, 0x22, 4] + Array("Conv".utf8) + [0x3A, 2, 0x08, 1])
+    @Test func integerRawDataIsLittleEndianAndPacksNibbles() {
         #expect(ONNXType.uint4.raw([1, 2, 3]) == [0x21, 0x03])
         #expect(ONNXType.int4.raw([-1, 7]) == [0x7F])
         #expect(ONNXType.int8.raw([-2, 127]) == [0xFE, 0x7F])
@@ -158,7 +106,7 @@ struct DecodedONNX {
         let folded = foldBatchNorms(model, sample: images.slice(batch: 0..<1))
         let quantizers = Set(model.quantizedLayers.compactMap { $0.layer.inputQuantizer.map(ObjectIdentifier.init) }).count
         for opset in [13, 21] {
-            let onnx = DecodedONNX(try ONNXExport.export(model, spec: spec, opset: opset, metadata: ["wbits": "4"]))
+            let onnx = try DecodedONNX(ONNXExport.export(model, spec: spec, opset: opset, metadata: ["wbits": "4"]))
             #expect(onnx.opset == opset && onnx.irVersion == (opset == 13 ? 7 : 10))
             #expect(onnx.count("Conv") == folded.count && onnx.count("Gemm") == 1 && onnx.count("Add") == 9)
             #expect(onnx.count("BatchNormalization") == 0 && onnx.count("GlobalAveragePool") == 1)
@@ -189,7 +137,7 @@ struct DecodedONNX {
         let (spec, model, images) = try quantizedTestModel("mobilenet_v2", wbits: 4, abits: 4, seed: 5)
         let residuals = model.namedModules().filter { ($0.module as? InvertedResidual)?.useResidual == true }.count
         let folded = foldBatchNorms(model, sample: images.slice(batch: 0..<1))
-        let onnx = DecodedONNX(try ONNXExport.export(model, spec: spec, opset: 21, integerBiases: false))
+        let onnx = try DecodedONNX(ONNXExport.export(model, spec: spec, opset: 21, integerBiases: false))
         #expect(onnx.count("Conv") == folded.count && onnx.count("Add") == residuals && onnx.count("Gemm") == 1)
         // ReLU6 is Relu + Min from opset 21 (onnxruntime cannot load a Clip feeding a 4-bit QuantizeLinear).
         #expect(onnx.count("Clip") == 0 && onnx.count("Min") == model.namedModules().filter { ($0.module as? Function)?.name == "ReLU6" }.count)
@@ -204,7 +152,7 @@ struct DecodedONNX {
                                      zeroPoint: Tensor(shape: [2, 1, 1, 1], scalars: zero), bits: bits)
             let model = Sequential([QuantizedLayer(Conv2d(1, 2, kernelSize: 1, bias: false), weightQuantizer: wq, inputQuantizer: nil),
                                     Function.globalAveragePool(), Function.flatten()])
-            return DecodedONNX(try ONNXExport.export(model, spec: ModelSpec(arch: "resnet20", numClasses: 2), opset: opset))
+            return try DecodedONNX(ONNXExport.export(model, spec: ModelSpec(arch: "resnet20", numClasses: 2), opset: opset))
         }
         let name = "0.weight_quantized"
         #expect(try export(bits: 4, zero: [-3, 5], opset: 21).initializers[name] == ONNXType.int8.rawValue)

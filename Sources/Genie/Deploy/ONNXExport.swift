@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import NN
+import ONNX
 import Tensors
 
 /// Exports quantized models to ONNX in QDQ form (docs/ONNX.md): integer weight initializers with per-channel
@@ -97,16 +98,23 @@ public enum ONNXType: Int, Sendable {
 /// A node attribute (AttributeProto).
 enum ONNXAttribute {
     case int(String, Int), ints(String, [Int]), float(String, Float)
+
+    var proto: Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        switch self {
+        case let .int(name, v): a.name = name; a.i = Int64(v); a.type = .int
+        case let .float(name, v): a.name = name; a.f = v; a.type = .float
+        case let .ints(name, vs): a.name = name; a.ints = vs.map(Int64.init); a.type = .ints
+        }
+        return a
+    }
 }
 
 /// The graph under construction, written by walking the module tree.
 final class ONNXGraph {
-    struct Node { var op: String, name: String, inputs: [String], outputs: [String], attributes: [ONNXAttribute] }
-    struct Initializer { var name: String, type: ONNXType, dims: [Int], raw: [UInt8] }
-
     let opset: Int, integerBiases: Bool
-    private(set) var nodes: [Node] = []
-    private(set) var initializers: [Initializer] = []
+    private(set) var nodes: [Onnx_NodeProto] = []
+    private(set) var initializers: [Onnx_TensorProto] = []
     private var names: Set<String> = ["input", "logits"]
     /// The dequantized output for each (activation quantizer, value) already quantized.
     private var quantized: [String: String] = [:]
@@ -127,28 +135,38 @@ final class ONNXGraph {
     /// Adds a node with one output, named after `name`, and returns the output.
     @discardableResult
     func node(_ op: String, _ inputs: [String], _ name: String, _ attributes: [ONNXAttribute] = []) -> String {
-        let output = unique(name)
-        nodes.append(Node(op: op, name: output, inputs: inputs, outputs: [output], attributes: attributes))
-        return output
+        var n = Onnx_NodeProto()
+        n.opType = op
+        n.name = unique(name)
+        n.input = inputs
+        n.output = [n.name]
+        n.attribute = attributes.map(\.proto)
+        nodes.append(n)
+        return n.name
     }
 
     func floats(_ name: String, _ values: [Float], dims: [Int]) -> String {
-        let name = unique(name)
-        initializers.append(Initializer(name: name, type: .float, dims: dims,
-                                        raw: values.flatMap { $0.bitPattern.littleEndianBytes }))
-        return name
+        initializer(name, .float, dims, values.flatMap { $0.bitPattern.littleEndianBytes })
     }
 
     func integers(_ name: String, _ type: ONNXType, _ values: [Int], dims: [Int]) -> String {
-        let name = unique(name)
-        initializers.append(Initializer(name: name, type: type, dims: dims, raw: type.raw(values)))
-        return name
+        initializer(name, type, dims, type.raw(values))
+    }
+
+    private func initializer(_ name: String, _ type: ONNXType, _ dims: [Int], _ raw: [UInt8]) -> String {
+        var t = Onnx_TensorProto()
+        t.name = unique(name)
+        t.dataType = Int32(type.rawValue)
+        t.dims = dims.map(Int64.init)
+        t.rawData = Data(raw)
+        initializers.append(t)
+        return t.name
     }
 
     /// Renames the graph's last value (the model output).
     func rename(_ value: String, to name: String) {
-        guard let i = nodes.lastIndex(where: { $0.outputs == [value] }) else { return }
-        nodes[i].outputs = [name]
+        guard let i = nodes.lastIndex(where: { $0.output == [value] }) else { return }
+        nodes[i].output = [name]
     }
 
     // MARK: Walking the model
@@ -325,59 +343,39 @@ final class ONNXGraph {
         return floats(path + ".bias", b, dims: [b.count])
     }
 
-    // MARK: Serialization (onnx.proto field numbers)
+    // MARK: Serialization
 
     func serialized(input: [Int], classes: Int, metadata: [String: String]) -> [UInt8] {
-        var model = ProtobufWriter()
-        model.int(1, ONNXExport.irVersion(opset: opset))  // ir_version
-        model.string(2, "genie-swift")  // producer_name
-        model.message(7) { graph in  // graph
-            for n in nodes { graph.message(1) { Self.write(n, &$0) } }
-            graph.string(2, "genie")
-            for t in initializers {
-                graph.message(5) { tensor in
-                    for d in t.dims { tensor.int(1, d) }
-                    tensor.int(2, t.type.rawValue)
-                    tensor.string(8, t.name)
-                    tensor.bytes(9, t.raw)
-                }
-            }
-            graph.message(11) { Self.writeValueInfo("input", dims: [nil] + input, &$0) }
-            graph.message(12) { Self.writeValueInfo("logits", dims: [nil, classes], &$0) }
+        var model = Onnx_ModelProto()
+        model.irVersion = Int64(ONNXExport.irVersion(opset: opset))
+        model.producerName = "genie-swift"
+        model.graph.name = "genie"
+        model.graph.node = nodes
+        model.graph.initializer = initializers
+        model.graph.input = [Self.valueInfo("input", dims: [nil] + input)]
+        model.graph.output = [Self.valueInfo("logits", dims: [nil, classes])]
+        var domain = Onnx_OperatorSetIdProto()
+        domain.version = Int64(opset)
+        model.opsetImport = [domain]
+        model.metadataProps = metadata.sorted { $0.key < $1.key }.map { key, value in
+            var p = Onnx_StringStringEntryProto()
+            (p.key, p.value) = (key, value)
+            return p
         }
-        model.message(8) { $0.string(1, ""); $0.int(2, opset) }  // opset_import
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
-            model.message(14) { $0.string(1, key); $0.string(2, value) }  // metadata_props
-        }
-        return model.bytes
-    }
-
-    private static func write(_ n: Node, _ w: inout ProtobufWriter) {
-        for i in n.inputs { w.string(1, i) }
-        for o in n.outputs { w.string(2, o) }
-        w.string(3, n.name)
-        w.string(4, n.op)
-        for a in n.attributes {
-            w.message(5) { attr in
-                switch a {
-                case let .int(name, v): attr.string(1, name); attr.int(3, v); attr.int(20, 2)
-                case let .float(name, v): attr.string(1, name); attr.float(2, v); attr.int(20, 1)
-                case let .ints(name, vs): attr.string(1, name); for v in vs { attr.int(8, v) }; attr.int(20, 7)
-                }
-            }
-        }
+        // Serializing a message built here cannot fail (no required fields in proto3, no Any fields).
+        return try! model.serializedBytes()
     }
 
     /// A float32 tensor value; a nil dimension is the batch size `N`.
-    private static func writeValueInfo(_ name: String, dims: [Int?], _ w: inout ProtobufWriter) {
-        w.string(1, name)
-        w.message(2) { type in
-            type.message(1) { tensor in
-                tensor.int(1, ONNXType.float.rawValue)
-                tensor.message(2) { shape in
-                    for d in dims { shape.message(1) { if let d { $0.int(1, d) } else { $0.string(2, "N") } } }
-                }
-            }
+    private static func valueInfo(_ name: String, dims: [Int?]) -> Onnx_ValueInfoProto {
+        var v = Onnx_ValueInfoProto()
+        v.name = name
+        v.type.tensorType.elemType = Int32(ONNXType.float.rawValue)
+        v.type.tensorType.shape.dim = dims.map { d in
+            var dim = Onnx_TensorShapeProto.Dimension()
+            if let d { dim.dimValue = Int64(d) } else { dim.dimParam = "N" }
+            return dim
         }
+        return v
     }
 }

@@ -55,20 +55,34 @@ public enum ModelLoadError: Error, Equatable, CustomStringConvertible {
     case noSuchFile(path: String)
     /// The file records no architecture and the overrides give none.
     case noArchitecture(path: String)
+    /// An architecture was given for an ONNX file, whose graph defines the network.
+    case architectureForGraph(path: String)
+    /// An ONNX file (which records no preprocessing) was given no mean and std, one per input channel.
+    case noNormalization(path: String, channels: Int)
 
     public var description: String {
         switch self {
         case .noSuchFile(let path): "no such weights file '\(path)'"
         case .noArchitecture(let path):
             "'\(path)' records no architecture; give one of \(ModelSpec.architectures.joined(separator: ", "))"
+        case .architectureForGraph(let path): "'\(path)' is an ONNX file, whose graph defines the network; give no architecture"
+        case .noNormalization(let path, let channels):
+            "'\(path)' takes \(channels)-channel images: give a mean and std per channel (ONNX files record no preprocessing)"
         }
     }
 }
 
-/// The model of a weights file (safetensors with PyTorch's state-dict keys) in eval mode, and its spec: what the
-/// file's metadata records, overridden by `overrides`.
+/// The model of a weights file in eval mode, and its spec. A safetensors file (PyTorch's state-dict keys) gives
+/// what its metadata records, overridden by `overrides`; an ONNX file (`.onnx`, docs/ONNX.md) is its own network,
+/// and takes only `overrides.mean` and `overrides.std`.
 public func loadModel(weights: URL, overrides: ModelOverrides = ModelOverrides()) throws -> (spec: ModelSpec, model: Module) {
     guard FileManager.default.fileExists(atPath: weights.path) else { throw ModelLoadError.noSuchFile(path: weights.relativePath) }
+    if weights.pathExtension.lowercased() == "onnx" {
+        guard overrides.arch == nil else { throw ModelLoadError.architectureForGraph(path: weights.relativePath) }
+        let (spec, model) = try ONNXImport.load(weights, mean: overrides.mean ?? [], std: overrides.std ?? [])
+        model.setTraining(false)
+        return (spec, model)
+    }
     let file = try SafeTensors(contentsOf: weights)
     guard let spec = try overrides.applied(to: ModelSpec(metadata: file.metadata)) else {
         throw ModelLoadError.noArchitecture(path: weights.relativePath)

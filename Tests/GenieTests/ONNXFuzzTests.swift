@@ -1,0 +1,70 @@
+import Foundation
+import Genie
+import ONNX
+import Testing
+import Tensors
+
+/// Seeded mutation fuzzing of the ONNX reader: a damaged file is read or rejected with an error, never a crash,
+/// and a model read from one runs. Mutations: structure-aware (attribute values, tensor dims and data types, node
+/// inputs rewired to other values, op types swapped, nodes dropped) and raw (bit flips, truncation).
+@Suite(.timeLimit(.minutes(3))) struct ONNXFuzzTests {
+    @Test func onnxReaderSurvivesMutations() throws {
+        let (bytes, original) = try onnxFixture("resnet_small")
+        let x = Tensor.zeros([2, 1, 28, 28])
+        var fuzz = FileMutator(seed: 1)
+        var accepted = 0
+        for i in 0..<1000 {
+            let mutated = i % 4 == 3 ? fuzz.mutateBytes(bytes) : (try fuzz.mutate(original).serializedBytes())
+            guard let (model, shape) = try? ONNXImport.read(mutated, source: "fuzz") else { continue }
+            accepted += 1
+            model.setTraining(false)
+            #expect(withoutGradients { model(x) }.shape == [2, shape.classes])
+        }
+        #expect(accepted > 20)
+    }
+}
+
+/// Mutations of ONNX files, with the safetensors mutator's seeded draws.
+extension FileMutator {
+    static let onnxNumbers: [Int64] = [-9_223_372_036_854_775_808, -2, -1, 0, 1, 2, 3, 7, 64, 1 << 20, 9_223_372_036_854_775_807]
+
+    mutating func mutate(_ model: Onnx_ModelProto) -> Onnx_ModelProto {
+        var m = model
+        let nodes = m.graph.node.count
+        for _ in 0...below(2) {
+            let n = below(nodes), values = m.graph.node.flatMap(\.output) + m.graph.initializer.map(\.name) + ["input", "", "x"]
+            switch below(6) {
+            case 0:
+                guard !m.graph.node[n].attribute.isEmpty else { continue }
+                let a = below(m.graph.node[n].attribute.count)
+                m.graph.node[n].attribute[a].i = pick(Self.onnxNumbers)
+                m.graph.node[n].attribute[a].f = pick([0, -1, 1e30, .nan, 0.5])
+                if !m.graph.node[n].attribute[a].ints.isEmpty {
+                    m.graph.node[n].attribute[a].ints[below(m.graph.node[n].attribute[a].ints.count)] = pick(Self.onnxNumbers)
+                }
+            case 1:
+                let t = below(m.graph.initializer.count)
+                if below(2) == 0, !m.graph.initializer[t].dims.isEmpty {
+                    m.graph.initializer[t].dims[below(m.graph.initializer[t].dims.count)] = pick(Self.onnxNumbers)
+                } else {
+                    m.graph.initializer[t].dataType = Int32(pick([1, 6, 7, 10, 11]))
+                }
+            case 2:
+                guard !m.graph.node[n].input.isEmpty else { continue }
+                m.graph.node[n].input[below(m.graph.node[n].input.count)] = pick(values)
+            case 3: m.graph.node[n].opType = pick(["Relu", "Identity", "Flatten", "GlobalAveragePool", "Add", "MaxPool", "Conv", "Gemm"])
+            case 4: m.graph.node.remove(at: n)
+            default:
+                m.graph.input[0].type.tensorType.shape.dim[below(4)].dimValue = pick(Self.onnxNumbers)
+            }
+        }
+        return m
+    }
+
+    mutating func mutateBytes(_ bytes: [UInt8]) -> [UInt8] {
+        var b = bytes
+        if below(3) == 0 { return Array(b.prefix(below(b.count))) }
+        for _ in 0...below(8) { b[below(b.count)] ^= 1 << UInt8(below(8)) }
+        return b
+    }
+}
