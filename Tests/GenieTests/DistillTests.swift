@@ -16,6 +16,15 @@ func tinyModel(_ f: [String: Tensor]) throws -> Module {
     return model
 }
 
+/// The tiny generator of scripts/fixtures_genie.py (latent 16, image 1x8x8) with its weights.
+func tinyGenerator(_ f: [String: Tensor]) throws -> Generator {
+    let g = Generator(latentDimension: 16, imageSize: 8, channels: 1, widths: (8, 4), seed: 0)
+    var state: [String: Tensor] = [:]
+    for (key, value, _) in g.stateDict() { state[key] = f["gen." + key] ?? value }
+    try g.loadStateDict(state)
+    return g
+}
+
 /// Relative agreement: max |a - b| <= tolerance * max(max |b|, 1e-3).
 func close(_ a: Tensor, _ b: Tensor, _ tolerance: Float = 1e-4) -> Bool {
     let scale = max(b.scalars.map(abs).max() ?? 0, 1e-3)
@@ -37,10 +46,7 @@ func close(_ a: Tensor, _ b: Tensor, _ tolerance: Float = 1e-4) -> Bool {
 
     @Test func generatorMatchesPyTorch() throws {
         let f = try fixture("genie.safetensors")
-        let g = Generator(latentDimension: 16, imageSize: 8, channels: 1, widths: (8, 4), seed: 0)
-        var state: [String: Tensor] = [:]
-        for (key, value, _) in g.stateDict() { state[key] = f["gen." + key] ?? value }
-        try g.loadStateDict(state)
+        let g = try tinyGenerator(f)
         let z = f["gen.z"]!.requiringGradient()
         let out = g(z)
         #expect(close(out, f["gen.out"]!))
@@ -89,10 +95,7 @@ func close(_ a: Tensor, _ b: Tensor, _ tolerance: Float = 1e-4) -> Bool {
 
     @Test func distillationTrajectoryMatchesPyTorch() throws {
         let f = try fixture("genie.safetensors")
-        let g = Generator(latentDimension: 16, imageSize: 8, channels: 1, widths: (8, 4), seed: 0)
-        var state: [String: Tensor] = [:]
-        for (key, value, _) in g.stateDict() { state[key] = f["gen." + key] ?? value }
-        try g.loadStateDict(state)
+        let g = try tinyGenerator(f)
         var config = DistillConfig()
         (config.iterations, config.swing, config.latentDimension) = (5, false, 16)
         let distiller = try Distiller(model: try tinyModel(f), imageShape: [1, 8, 8], config: config)
