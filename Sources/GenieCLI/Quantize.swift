@@ -62,6 +62,8 @@ struct Quantize: ParsableCommand {
     @OptionGroup var calibration: CalibrationOptions
     @Option(help: "Weight bits (2...8).") var wbits = 4
     @Option(help: "Activation bits (2...8).") var abits = 4
+    @Option(help: "Per-layer bits overriding --wbits/--abits and the 8-bit first and last layers: 'NAME=W[/A],...' (a layer or unit name and all layers under it), or @FILE with one entry a line (docs/FORMAT.md).")
+    var bits: String?
     @Option(help: "genie (joint step size and softbits), brecq (fixed step size) or rtn (round to nearest).")
     var method = "genie"
     @Option(help: "Reconstruction iterations per unit.") var iterations = 20_000
@@ -76,6 +78,7 @@ struct Quantize: ParsableCommand {
         guard iterations >= 1 else { throw ValidationError("--iterations must be positive") }
         try checkWritable(out, flag: "--out")
         let (spec, net) = try model.load()
+        let plan = try bitWidthPlan(bits, model: net, arch: spec.arch)
         let images = try calibration.load(spec: spec, seed: seed)
         var config = ReconstructionConfig()
         config.method = method
@@ -84,16 +87,20 @@ struct Quantize: ParsableCommand {
         config.seed = seed
         let start = Date()
         let checkpoint = URL(fileURLWithPath: out + ".checkpoint")
-        let quantized = try quantizeModel(spec: spec, model: net, calibration: images, weightBits: wbits, activationBits: abits,
-                                          config: config, checkpoint: checkpoint, quiet: json, log: log)
+        let (quantized, report) = try quantizeModelWithReport(spec: spec, model: net, calibration: images, weightBits: wbits,
+                                                              activationBits: abits, plan: plan, config: config,
+                                                              checkpoint: checkpoint, quiet: json, log: log)
         let file = try QuantizedModelFile.make(quantized, spec: spec, metadata: [
-            "method": method.rawValue, "wbits": "\(wbits)", "abits": "\(abits)", "iterations": "\(iterations)",
+            "method": method.rawValue, "wbits": "\(wbits)", "abits": "\(abits)", "bits": "\(plan)", "iterations": "\(iterations)",
             "seed": "\(seed)", "calibration_images": "\(images.shape[0])"])
         try file.write(to: URL(fileURLWithPath: out))
+        try writeUnitReport(report, beside: URL(fileURLWithPath: out), quiet: json)
         try? FileManager.default.removeItem(at: checkpoint)
         let seconds = Date().timeIntervalSince(start)
         if json {
-            printJSON(["out": out, "seconds": seconds, "method": method.rawValue, "wbits": wbits, "abits": abits])
+            printJSON(["out": out, "seconds": seconds, "method": method.rawValue, "wbits": wbits, "abits": abits, "bits": "\(plan)",
+                       "units_report": unitReportFiles(beside: URL(fileURLWithPath: out)).json.path,
+                       "size_bytes": report.size.totalBytes, "fp32_size_bytes": report.size.fp32TotalBytes])
         } else {
             print(String(format: "quantized %@ to W%dA%d (%@) in %.0f s; saved %@", spec.arch, wbits, abits, method.rawValue, seconds, out))
         }

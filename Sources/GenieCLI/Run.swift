@@ -12,6 +12,8 @@ struct Run: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @Option(help: "Weight bits.") var wbits = 4
     @Option(help: "Activation bits.") var abits = 4
+    @Option(help: "Per-layer bits overriding --wbits/--abits and the 8-bit first and last layers: 'NAME=W[/A],...' or @FILE (as `genie quantize --bits`).")
+    var bits: String?
     @Option(help: "quick (256 images, 500 distillation and 1000 reconstruction iterations: 6-11 minutes for ResNet-20 on 2 cores) or paper (GENIE's budget: 1024 images, 4000 and 20,000 iterations: many hours).")
     var preset = "quick"
     @Option(help: "Distillation iterations per batch (default: the preset's).") var distillIterations: Int?
@@ -37,6 +39,7 @@ struct Run: ParsableCommand {
         var options = model
         if options.weights == nil { options.weights = Run.bundledModel }
         let (spec, net) = try options.load()
+        let plan = try bitWidthPlan(bits, model: net, arch: spec.arch)
         let folder = try createFolder(out, flag: "--out")
         let test = try TestData(data: data, preprocessing: preprocessing, spec: spec, batchSize: 500)
         let start = Date()
@@ -58,19 +61,22 @@ struct Run: ParsableCommand {
         reconstruction.iterations = budget.reconstruct
         reconstruction.seed = seed
         let quantizedURL = folder.appendingPathComponent("quantized.safetensors")
-        let quantized = try quantizeModel(spec: spec, model: net, calibration: set.images, weightBits: wbits,
-                                          activationBits: abits, config: reconstruction,
-                                          checkpoint: folder.appendingPathComponent("quantized.checkpoint"), quiet: json, log: log)
+        let (quantized, units) = try quantizeModelWithReport(spec: spec, model: net, calibration: set.images, weightBits: wbits,
+                                                             activationBits: abits, plan: plan, config: reconstruction,
+                                                             checkpoint: folder.appendingPathComponent("quantized.checkpoint"),
+                                                             quiet: json, log: log)
         try QuantizedModelFile.make(quantized, spec: spec, metadata: [
-            "method": "genie", "wbits": "\(wbits)", "abits": "\(abits)", "iterations": "\(budget.reconstruct)",
+            "method": "genie", "wbits": "\(wbits)", "abits": "\(abits)", "bits": "\(plan)", "iterations": "\(budget.reconstruct)",
             "seed": "\(seed)", "calibration_images": "\(budget.images)"]).write(to: quantizedURL)
+        try writeUnitReport(units, beside: quantizedURL, quiet: json)
         try? FileManager.default.removeItem(at: folder.appendingPathComponent("quantized.checkpoint"))
 
         log("[4/4] quantized accuracy")
         let q = try test.evaluate(quantized, quiet: json).accuracy
         let seconds = Date().timeIntervalSince(start)
         let report: [String: Any] = [
-            "arch": spec.arch, "wbits": wbits, "abits": abits, "preset": preset, "seed": seed,
+            "arch": spec.arch, "wbits": wbits, "abits": abits, "bits": "\(plan)", "preset": preset, "seed": seed,
+            "size_bytes": units.size.totalBytes, "fp32_size_bytes": units.size.fp32TotalBytes,
             "fp_top1": fp.top1, "quant_top1": q.top1, "test_data": test.name, "test_images": fp.count, "images": budget.images, "distill_iterations": budget.distill,
             "reconstruction_iterations": budget.reconstruct, "seconds": seconds,
             "distill_initial_loss": set.initialLosses, "distill_final_loss": set.finalLosses,
@@ -87,7 +93,8 @@ struct Run: ParsableCommand {
 
             Preset `\(preset)`: \(budget.images) distilled images, \(budget.distill) distillation iterations per batch,
             \(budget.reconstruct) reconstruction iterations per unit, seed \(seed); \(String(format: "%.0f", seconds)) s in all.
-            Files: `images.safetensors`, `images.png`, `quantized.safetensors`.
+            Files: `images.safetensors`, `images.png`, `quantized.safetensors`, and its unit report `quantized.units.json`
+            and `quantized.units.svg`. Model size \(units.size.totalBytes) bytes (float32: \(units.size.fp32TotalBytes)).
 
             """
         try AtomicFile.write(markdown, to: folder.appendingPathComponent("report.md"))

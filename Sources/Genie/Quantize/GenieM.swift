@@ -25,16 +25,20 @@ public func checkCalibration(_ images: Tensor, spec: ModelSpec, source: String =
 /// GENIE-M end to end: wraps a copy of the full-precision model with quantizers, reconstructs it unit by unit
 /// on `calibration`, and returns the quantized model in hard mode. After every unit the model so far is
 /// saved to `checkpoint` (when given); a run with the same settings resumes after the last finished unit.
+/// `plan` overrides the bits of some layers; `losses` receives each unit's reconstruction loss (also kept
+/// in the checkpoint).
 public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibration: Tensor, weightBits: Int,
-                          activationBits: Int, config: ReconstructionConfig, checkpoint: URL?, quiet: Bool = false,
+                          activationBits: Int, plan: BitWidthPlan = BitWidthPlan(), config: ReconstructionConfig,
+                          checkpoint: URL?, losses: ReconstructionLog = ReconstructionLog(), quiet: Bool = false,
                           log: (String) -> Void = { _ in }) throws -> Module {
     try checkCalibration(calibration, spec: spec)
+    try plan.validate(against: fullPrecision, arch: spec.arch)
     let student = spec.build()
     try student.loadState(of: fullPrecision)
     try quantize(student, weightBits: weightBits, activationBits: activationBits,
-                 sample: calibration.slice(batch: 0..<min(2, calibration.shape[0])), seed: config.seed)
+                 sample: calibration.slice(batch: 0..<min(2, calibration.shape[0])), seed: config.seed, plan: plan)
     let reconstructor = try Reconstructor(teacher: fullPrecision, student: student, calibration: calibration, config: config)
-    let fingerprint = "method=\(config.method.rawValue) w\(weightBits)a\(activationBits) iterations=\(config.iterations) seed=\(config.seed) images=\(calibration.shape[0]) lambda=\(config.roundingWeight) weights=\(fullPrecision.weightsHash) calibration=\(valueHash([calibration]))"
+    let fingerprint = "method=\(config.method.rawValue) w\(weightBits)a\(activationBits) iterations=\(config.iterations) seed=\(config.seed) images=\(calibration.shape[0]) lambda=\(config.roundingWeight) weights=\(fullPrecision.weightsHash) calibration=\(valueHash([calibration]))" + (plan.isEmpty ? "" : " bits=\(plan)")
     var first = 0
     if let checkpoint, let saved = try? SafeTensors(contentsOf: checkpoint), saved.metadata["run"] == fingerprint,
        let done = saved.metadata["units_done"].flatMap(Int.init) {
@@ -45,6 +49,7 @@ public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibrat
             }
         }
         first = done
+        losses.units = saved.metadata["unit_losses"].flatMap { try? JSONDecoder().decode([UnitLoss].self, from: Data($0.utf8)) } ?? []
         log("resuming from \(checkpoint.path): \(done) of \(reconstructor.units.count) units done")
     }
     var bar: ProgressBar?
@@ -54,11 +59,15 @@ public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibrat
             if p.iteration == 1 {
                 bar = ProgressBar("unit \(p.unit + 1)/\(p.units) \(p.path)", total: p.iterations, quiet: quiet)
             }
+            losses.record(p)
             bar?.update(p.iteration, ["rec": String(format: "%.4f", p.reconstructionLoss),
                                       "round": String(format: "%.1f", p.roundingLoss)])
         }, finished: { unit in
+            losses.finish(reconstructor.units[unit])
             guard let checkpoint else { return }
-            let file = try QuantizedModelFile.make(student, spec: spec, metadata: ["run": fingerprint, "units_done": "\(unit + 1)"])
+            let file = try QuantizedModelFile.make(student, spec: spec, metadata: [
+                "run": fingerprint, "units_done": "\(unit + 1)",
+                "unit_losses": String(decoding: try JSONEncoder().encode(losses.units), as: UTF8.self)])
             try file.write(to: checkpoint)
             saved = unit + 1
         })
