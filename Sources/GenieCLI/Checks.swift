@@ -59,6 +59,6 @@ func writeUnitReport(_ report: UnitReport, beside url: URL, quiet: Bool) throws 
     guard !quiet else { return }
     log(report.table)
     if let worst = report.worstUnit {
-        log("report: \(unitReportFiles(beside: url).json.path) (plot: .svg); the error rises most at \(worst.path): give it more bits with --bits '\(worst.path)=8'")
+        log("report: \(unitReportFiles(beside: url).json.path) (plot: .svg); the error rises most at \(worst.path): give it more bits, e.g. --bits '\(worst.path)=\(min(8, 2 * report.weightBits))'")
     }
 }

@@ -121,6 +121,24 @@ import Tensors
         #expect(plan.description == "layer3.0.conv1=3/6,fc=4,layer3=5")
     }
 
+    /// ONNX at opset 21 keeps 4-bit activations as uint4/int4 except the inputs of layers the plan gives 8-bit
+    /// weights: those are 8-bit with a Clip to the 4-bit grid (onnxruntime refuses a uint4 input beside uint8 weights).
+    @Test func onnxStoresTheInputsOf8BitLayersIn8BitTypes() throws {
+        let (spec, model) = smallTestModel("resnet20", seed: 3)
+        var rng = SeededGenerator(seed: 3)
+        let images = Tensor.randomNormal([3, 1, 28, 28], using: &rng)
+        try quantize(model, weightBits: 2, activationBits: 4, sample: images.slice(batch: 0..<1), seed: 0,
+                     plan: try BitWidthPlan(parsing: "layer2.1=8"))
+        for (_, layer) in model.quantizedLayers { layer.quantizesInput = layer.inputQuantizer != nil }
+        _ = withoutGradients { model(images) }
+        let onnx = DecodedONNX(try ONNXExport.export(model, spec: spec, opset: 21))
+        // layer2.1's two convolutions read two quantizers (the first shared with the shortcut): two Clips.
+        #expect(onnx.count("Clip") == 2)
+        let eightBit = [ONNXType.uint8, .int8].map(\.rawValue), fourBit = [ONNXType.uint4, .int4].map(\.rawValue)
+        #expect(eightBit.contains(onnx.initializers["layer2.1.conv1.weight_quantized"] ?? 0))
+        #expect(fourBit.contains(onnx.initializers["layer2.2.conv1.weight_quantized"] ?? 0))
+    }
+
     /// Seeded mutations of a plan (characters replaced, inserted, deleted) parse to entries within 2...8 bits or
     /// fail with a `GenieError`, and read back from their canonical text.
     @Test func planParserSurvivesMutations() throws {
