@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Genie
+import NN
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,4 +41,25 @@ func createFolder(_ path: String, flag: String) throws -> URL {
 func checkBits(weights: Int, activations: Int) throws {
     guard (2...8).contains(weights) else { throw ValidationError("--wbits must be in 2...8, got \(weights)") }
     guard (2...8).contains(activations) else { throw ValidationError("--abits must be in 2...8, got \(activations)") }
+}
+
+/// The `--bits` plan (text or @FILE), checked against `model` when given (else the library checks it once the
+/// model is loaded, before any work).
+func bitWidthPlan(_ text: String?, model: Module? = nil, arch: String = "") throws -> BitWidthPlan {
+    guard let text else { return BitWidthPlan() }
+    do {
+        let plan = try BitWidthPlan(argument: text)
+        try model.map { try plan.validate(against: $0, arch: arch) }
+        return plan
+    } catch { throw ValidationError("--bits: \(error)") }
+}
+
+/// Writes the unit report beside the quantized model at `url` and shows it (unless `quiet`).
+func writeUnitReport(_ report: UnitReport, beside url: URL, quiet: Bool) throws {
+    try report.write(beside: url)
+    guard !quiet else { return }
+    log(report.table)
+    if let worst = report.worstUnit {
+        log("report: \(unitReportFiles(beside: url).json.path) (plot: .svg); the error rises most at \(worst.path): give it more bits, e.g. --bits '\(worst.path)=\(min(8, 2 * report.weightBits))'")
+    }
 }

@@ -51,6 +51,8 @@ struct Quantize: ParsableCommand {
     @OptionGroup var calibration: CalibrationOptions
     @Option(help: "Weight bits (2...8).") var wbits = 4
     @Option(help: "Activation bits (2...8).") var abits = 4
+    @Option(help: "Per-layer bits overriding --wbits/--abits and the 8-bit first and last layers: 'NAME=W[/A],...' (a layer or unit name and all layers under it), or @FILE with one entry a line (docs/FORMAT.md).")
+    var bits: String?
     @Option(help: "genie (joint step size and softbits), brecq (fixed step size) or rtn (round to nearest).")
     var method = QuantMethod.genie
     @Option(help: "Reconstruction iterations per unit.") var iterations = 20_000
@@ -63,7 +65,9 @@ struct Quantize: ParsableCommand {
 
     /// The `--json` record.
     struct Record: Encodable {
-        var out: String, seconds: Double, method: String, wbits: Int, abits: Int, calibrationImages: Int
+        var out: String, seconds: Double, method: String, wbits: Int, abits: Int, bits: String, calibrationImages: Int
+        /// The unit report's JSON file, and the quantized and float32 model sizes in bytes.
+        var unitsReport: String, sizeBytes: Int, fp32SizeBytes: Int
         /// With `--evaluate`: the quantized model's top-1 (and top-5) in percent and the test images' count.
         var top1: Double?, top5: Double?, testImages: Int?
     }
@@ -78,6 +82,7 @@ struct Quantize: ParsableCommand {
     func run() throws {
         try checkWritable(out, flag: "--out")
         let (spec, net) = try model.load()
+        let plan = try bitWidthPlan(bits, model: net, arch: spec.arch)
         let images = try calibration.load(spec: spec, seed: seed)
         let test = try evaluate ? TestSet(data.map { .folder(URL(fileURLWithPath: $0)) } ?? .fashionMNIST, spec: spec) : nil
         var config = ReconstructionConfig()
@@ -87,14 +92,18 @@ struct Quantize: ParsableCommand {
         config.seed = seed
         let start = Date()
         let checkpoint = URL(fileURLWithPath: out + ".checkpoint")
-        let quantized = try quantizeModel(spec: spec, model: net, calibration: images, weightBits: wbits, activationBits: abits,
-                                          config: config, checkpoint: checkpoint, quiet: json, log: log)
+        let (quantized, report) = try quantizeModelWithReport(spec: spec, model: net, calibration: images, weightBits: wbits,
+                                                              activationBits: abits, plan: plan, config: config,
+                                                              checkpoint: checkpoint, quiet: json, log: log)
         let file = try QuantizedModelFile.make(quantized, spec: spec, metadata: [
-            "method": method.rawValue, "wbits": "\(wbits)", "abits": "\(abits)", "iterations": "\(iterations)",
+            "method": method.rawValue, "wbits": "\(wbits)", "abits": "\(abits)", "bits": "\(plan)", "iterations": "\(iterations)",
             "seed": "\(seed)", "calibration_images": "\(images.shape[0])"])
         try Checkpoint.finish(checkpoint) { try file.write(to: URL(fileURLWithPath: out)) }
+        try writeUnitReport(report, beside: URL(fileURLWithPath: out), quiet: json)
         var record = Record(out: out, seconds: Date().timeIntervalSince(start), method: method.rawValue, wbits: wbits, abits: abits,
-                            calibrationImages: images.shape[0])
+                            bits: "\(plan)", calibrationImages: images.shape[0],
+                            unitsReport: unitReportFiles(beside: URL(fileURLWithPath: out)).json.path,
+                            sizeBytes: report.size.totalBytes, fp32SizeBytes: report.size.fp32TotalBytes)
         if let test {
             let accuracy = try test.evaluate(quantized, quiet: json, log: log, check: TestDataOptions.inputFlags).accuracy
             (record.top1, record.top5, record.testImages) = (accuracy.top1, accuracy.top5, accuracy.count)

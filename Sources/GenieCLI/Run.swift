@@ -11,6 +11,8 @@ struct Run: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @Option(help: "Weight bits (2...8).") var wbits = 4
     @Option(help: "Activation bits (2...8).") var abits = 4
+    @Option(help: "Per-layer bits overriding --wbits/--abits and the 8-bit first and last layers: 'NAME=W[/A],...' or @FILE (as `genie quantize --bits`).")
+    var bits: String?
     @Option(help: "quick (256 images, 500 distillation and 1000 reconstruction iterations: 6-11 minutes for ResNet-20 on 2 cores) or paper (GENIE's budget: 1024 images, 4000 and 20,000 iterations: many hours).")
     var preset = Preset.quick
     @Option(help: "Distillation iterations per batch (default: the preset's).") var distillIterations: Int?
@@ -33,6 +35,7 @@ struct Run: ParsableCommand {
         run.budget.distillIterations = distillIterations ?? run.budget.distillIterations
         run.budget.reconstructionIterations = iterations ?? run.budget.reconstructionIterations
         run.testData = try test.testData()
+        run.bits = try bitWidthPlan(bits)
         let report = try run.run(quiet: json, log: log)
         if json {
             try printJSON(report)

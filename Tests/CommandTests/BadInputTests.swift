@@ -121,6 +121,13 @@ let badInputs: [BadInput] = [
     },
     // Bit widths.
     BadInput("--wbits above 8", status: 64, says: ["--wbits must be in 2...8, got 9"], quantize(["--wbits", "9", "--noise", "32"])),
+    BadInput("--bits naming a layer the model does not have", status: 64, says: ["--bits", "resnet20 has no layer named 'layer9'", "layer3.2"],
+             quantize(["--bits", "layer9=8", "--noise", "32"])),
+    BadInput("--bits entry with bits outside 2...8", status: 64, says: ["--bits", "'layer1=9': 9 bits is outside 2...8"],
+             quantize(["--bits", "layer1=9", "--noise", "32"])),
+    BadInput("genie run with --bits activation bits for the image", status: 64, says: ["--bits", "the input of conv1 is the image"]) { _ in
+        ["run", "--weights", resnet20, "--bits", "conv1=8/8", "--out", "run"]
+    },
     BadInput("--abits below 2", status: 64, says: ["--abits must be in 2...8, got 1"], quantize(["--abits", "1", "--noise", "32"])),
     BadInput("genie run with --wbits 1", status: 64, says: ["--wbits must be in 2...8, got 1"]) { _ in
         ["run", "--weights", resnet20, "--wbits", "1", "--out", "run"]

@@ -38,10 +38,12 @@ import Tensors
         #expect(resumed.stderr.contains("batch 1/3: already done"), "\(resumed)")
     }
 
+    /// The same model, and the same unit report: the losses of the units finished before the kill come from the checkpoint.
     @Test func reconstructionKilledMidUnitResumesToTheSameModel() throws {
         let arguments = ["quantize", "--weights", resnet20, "--noise", "32", "--iterations", "40", "--wbits", "3",
                          "--seed", "5", "--out", "q.safetensors"]
-        let resumed = try killAndResume(arguments, marker: "q.safetensors.checkpoint", outputs: ["q.safetensors"]) { folder in
+        let resumed = try killAndResume(arguments, marker: "q.safetensors.checkpoint",
+                                        outputs: ["q.safetensors", "q.units.json", "q.units.svg"]) { folder in
             let read = try genie(["evaluate", "--quantized", "q.safetensors"], in: folder)  // the reader takes the file
             #expect(read.status == 0 && read.stdout.contains("top-1"), "\(read)")
         }

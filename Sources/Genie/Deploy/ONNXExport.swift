@@ -30,6 +30,8 @@ public enum ONNXExport {
                               metadata: [String: String] = [:]) throws -> [UInt8] {
         try checkOpset(opset)
         let graph = ONNXGraph(opset: opset, integerBiases: integerBiases)
+        graph.readByWideWeights = Set(model.quantizedLayers.filter { ($0.layer.weightQuantizer?.bits ?? 0) > 4 }
+            .compactMap { $0.layer.inputQuantizer.map(ObjectIdentifier.init) })
         let logits = try graph.emit(model, "", "input")
         graph.rename(logits, to: "logits")
         var properties = metadata.merging(spec.metadata) { $1 }
@@ -119,6 +121,8 @@ final class ONNXGraph {
     /// The dequantized output for each (activation quantizer, value) already quantized.
     private var quantized: [String: String] = [:]
     private var activationIDs: [ObjectIdentifier: Int] = [:]
+    /// The activation quantizers read by a layer with more than 4-bit weights (per-layer bit widths).
+    var readByWideWeights: Set<ObjectIdentifier> = []
 
     init(opset: Int, integerBiases: Bool) {
         self.opset = opset
@@ -291,7 +295,9 @@ final class ONNXGraph {
         activationIDs[ObjectIdentifier(aq)] = id
         let s = aq.scale!.value.item, (qn, qp) = aq.range
         // int4/uint4 only for exactly 4 bits: onnxruntime (1.32) fails to load a Clip feeding a 4-bit QuantizeLinear.
-        let small = opset >= 21 && aq.bits == 4
+        // Nor for an input of a layer with 8-bit weights: onnxruntime fuses the two into a QLinearConv, then refuses
+        // its mixed uint4/uint8 inputs.
+        let small = opset >= 21 && aq.bits == 4 && !readByWideWeights.contains(ObjectIdentifier(aq))
         let type: ONNXType = aq.signed ? (small ? .int4 : .int8) : (small ? .uint4 : .uint8)
         let name = "activation\(id)"
         let scale = floats(name + ".scale", [s], dims: []), zero = integers(name + ".zero_point", type, [0], dims: [])

@@ -10,6 +10,7 @@ extension RunConfiguration {
     public func run(quiet: Bool = false, log: (String) -> Void = { _ in }) throws -> RunReport {
         try validate()
         let (spec, net) = try loadModel(weights: weights, overrides: model)
+        try bits.validate(against: net, arch: spec.arch)
         do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
             throw GenieError("'\(folder.relativePath)': cannot create the folder (a file is in the way, or no permission)")
         }
@@ -33,20 +34,24 @@ extension RunConfiguration {
         var reconstruction = ReconstructionConfig()
         reconstruction.iterations = budget.reconstructionIterations
         reconstruction.seed = seed
-        let quantized = try quantizeModel(spec: spec, model: net, calibration: set.images, weightBits: weightBits,
-                                          activationBits: activationBits, config: reconstruction,
-                                          checkpoint: folder.appendingPathComponent("quantized.checkpoint"), quiet: quiet, log: log)
+        let quantizedURL = folder.appendingPathComponent("quantized.safetensors")
+        let (quantized, units) = try quantizeModelWithReport(
+            spec: spec, model: net, calibration: set.images, weightBits: weightBits, activationBits: activationBits, plan: bits,
+            config: reconstruction, checkpoint: folder.appendingPathComponent("quantized.checkpoint"), quiet: quiet, log: log)
         try Checkpoint.finish(folder.appendingPathComponent("quantized.checkpoint")) {
             try QuantizedModelFile.make(quantized, spec: spec, metadata: [
-                "method": "genie", "wbits": "\(weightBits)", "abits": "\(activationBits)",
+                "method": "genie", "wbits": "\(weightBits)", "abits": "\(activationBits)", "bits": "\(bits)",
                 "iterations": "\(budget.reconstructionIterations)", "seed": "\(seed)", "calibration_images": "\(budget.images)",
-            ]).write(to: folder.appendingPathComponent("quantized.safetensors"))
+            ]).write(to: quantizedURL)
         }
+        try units.write(beside: quantizedURL)
+        log(units.table)
 
         log("[4/4] quantized accuracy")
         let q = try test.evaluate(quantized, quiet: quiet, log: log).accuracy
         let report = RunReport(
-            arch: spec.arch, wbits: weightBits, abits: activationBits, preset: preset, seed: seed, fpTop1: fp.top1,
+            arch: spec.arch, wbits: weightBits, abits: activationBits, bits: "\(bits)", sizeBytes: units.size.totalBytes,
+            fp32SizeBytes: units.size.fp32TotalBytes, preset: preset, seed: seed, fpTop1: fp.top1,
             quantTop1: q.top1, testData: test.name, testImages: fp.count, images: budget.images,
             distillIterations: budget.distillIterations, reconstructionIterations: budget.reconstructionIterations,
             seconds: Date().timeIntervalSince(start), distillInitialLoss: set.initialLosses, distillFinalLoss: set.finalLosses)

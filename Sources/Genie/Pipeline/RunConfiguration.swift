@@ -40,6 +40,8 @@ public struct RunConfiguration: Sendable {
     /// Bits of weights and activations (2...8; GENIE keeps the first and last layers at 8).
     public var weightBits = 4
     public var activationBits = 4
+    /// Per-layer bit widths overriding those (and GENIE's 8-bit first and last layers); empty by default.
+    public var bits = BitWidthPlan()
     /// The budget's name in reports; `budget` starts as its budget.
     public var preset: Preset
     public var budget: Budget

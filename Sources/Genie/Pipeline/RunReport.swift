@@ -11,6 +11,11 @@ public struct RunReport: Codable, Sendable, Equatable {
     /// The weight and activation bits asked for (the first and last layers stay at 8).
     public var wbits: Int
     public var abits: Int
+    /// The per-layer bit widths (`BitWidthPlan`'s text; empty when none).
+    public var bits: String
+    /// The quantized model's size (weights at their bits, step sizes, zero points) and the float32 model's, in bytes.
+    public var sizeBytes: Int
+    public var fp32SizeBytes: Int
     /// The budget's preset and the seed of distillation and reconstruction.
     public var preset: Preset
     public var seed: UInt64
@@ -43,7 +48,8 @@ public struct RunReport: Codable, Sendable, Equatable {
 
             Preset `\(preset.rawValue)`: \(images) distilled images, \(distillIterations) distillation iterations per batch,
             \(reconstructionIterations) reconstruction iterations per unit, seed \(seed); \(String(format: "%.0f", seconds)) s in all.
-            Files: `images.safetensors`, `images.png`, `quantized.safetensors`.
+            Files: `images.safetensors`, `images.png`, `quantized.safetensors`, and its unit report `quantized.units.json`
+            and `quantized.units.svg`. Model size \(sizeBytes) bytes (float32: \(fp32SizeBytes)).
 
             """
     }

@@ -26,26 +26,34 @@ public func checkCalibration(_ images: Tensor, spec: ModelSpec, source: String =
 struct ReconstructionSettings: Encodable {
     var method: String, weightBits: Int, activationBits: Int, iterations: Int, seed: UInt64, roundingWeight: Float
     var images: Int, weights: String, calibration: String
+    /// The per-layer bit widths (`BitWidthPlan`'s text), nil when there are none.
+    var bits: String?
 
-    init(config: ReconstructionConfig, weightBits: Int, activationBits: Int, images: Int, weights: String, calibration: String) {
+    init(config: ReconstructionConfig, weightBits: Int, activationBits: Int, plan: BitWidthPlan, images: Int, weights: String,
+         calibration: String) {
         (method, iterations, seed, roundingWeight) = (config.method.rawValue, config.iterations, config.seed, config.roundingWeight)
         (self.weightBits, self.activationBits, self.images, self.weights, self.calibration) = (weightBits, activationBits, images, weights, calibration)
+        bits = plan.isEmpty ? nil : "\(plan)"
     }
 }
 
 /// GENIE-M end to end: wraps a copy of the full-precision model with quantizers, reconstructs it unit by unit
 /// on `calibration`, and returns the quantized model in hard mode. After every unit the model so far is
 /// saved to `checkpoint` (when given); a run with the same settings resumes after the last finished unit.
+/// `plan` overrides the bits of some layers; `losses` receives each unit's reconstruction loss (also kept
+/// in the checkpoint).
 public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibration: Tensor, weightBits: Int,
-                          activationBits: Int, config: ReconstructionConfig, checkpoint: URL?, quiet: Bool = false,
+                          activationBits: Int, plan: BitWidthPlan = BitWidthPlan(), config: ReconstructionConfig,
+                          checkpoint: URL?, losses: ReconstructionLog = ReconstructionLog(), quiet: Bool = false,
                           log: (String) -> Void = { _ in }) throws -> Module {
     try checkCalibration(calibration, spec: spec)
+    try plan.validate(against: fullPrecision, arch: spec.arch)
     let student = fullPrecision.copy()
     try quantize(student, weightBits: weightBits, activationBits: activationBits,
-                 sample: calibration.slice(batch: 0..<min(2, calibration.shape[0])), seed: config.seed)
+                 sample: calibration.slice(batch: 0..<min(2, calibration.shape[0])), seed: config.seed, plan: plan)
     let reconstructor = try Reconstructor(teacher: fullPrecision, student: student, calibration: calibration, config: config)
     let progress = checkpoint.map {
-        Checkpoint(at: $0, settings: ReconstructionSettings(config: config, weightBits: weightBits, activationBits: activationBits,
+        Checkpoint(at: $0, settings: ReconstructionSettings(config: config, weightBits: weightBits, activationBits: activationBits, plan: plan,
                                                             images: calibration.shape[0], weights: fullPrecision.weightsHash,
                                                             calibration: valueHash([calibration])), steps: "units")
     }
@@ -58,6 +66,7 @@ public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibrat
             }
         }
         first = done
+        losses.units = saved.metadata["unit_losses"].flatMap { try? JSONDecoder().decode([UnitLoss].self, from: Data($0.utf8)) } ?? []
         log("resuming from \(progress.url.path): \(done) of \(reconstructor.units.count) units done")
     }
     var bar: ProgressBar?
@@ -67,11 +76,14 @@ public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibrat
             if p.iteration == 1 {
                 bar = ProgressBar("unit \(p.unit + 1)/\(p.units) \(p.path)", total: p.iterations, quiet: quiet)
             }
+            losses.record(p)
             bar?.update(p.iteration, ["rec": String(format: "%.4f", p.reconstructionLoss),
                                       "round": String(format: "%.1f", p.roundingLoss)])
         }, finished: { unit in
+            losses.finish(reconstructor.units[unit])
             guard let progress else { return }
-            try progress.save(QuantizedModelFile.make(student, spec: spec, metadata: [:]), done: unit + 1)
+            let unitLosses = String(decoding: try JSONEncoder().encode(losses.units), as: UTF8.self)
+            try progress.save(QuantizedModelFile.make(student, spec: spec, metadata: ["unit_losses": unitLosses]), done: unit + 1)
             saved = unit + 1
         })
     } catch let error as GenieError where saved > 0 {

@@ -58,17 +58,20 @@ extension Module {
 
 /// Replaces every quantizable module of `model` by a `QuantizedLayer` with GENIE's bit allocation: the first
 /// layer w8 with an unquantized input, the second with an 8-bit input, the last w8a8, all others
-/// `weightBits`/`activationBits`. Then traces one forward pass on `sample` so that layers fed by the same
-/// tensor share one activation quantizer (the first consumer's), as GENIE's reference does.
-public func quantize(_ model: Module, weightBits: Int, activationBits: Int, sample: Tensor, seed: UInt64) throws {
+/// `weightBits`/`activationBits`, except where `plan` names other bits. Then traces one forward pass on `sample`
+/// so that layers fed by the same tensor share one activation quantizer (the first consumer's, or the one with
+/// the most bits), as GENIE's reference does.
+public func quantize(_ model: Module, weightBits: Int, activationBits: Int, sample: Tensor, seed: UInt64,
+                     plan: BitWidthPlan = BitWidthPlan()) throws {
     guard (2...8).contains(weightBits) else { throw GenieError("weight bits must be in 2...8, got \(weightBits)") }
     guard (2...8).contains(activationBits) else { throw GenieError("activation bits must be in 2...8, got \(activationBits)") }
     let targets = model.namedModules().filter { isQuantizable($0.module) }
     guard targets.count >= 2 else { throw GenieError("the model has fewer than two layers to quantize") }
     for (i, (path, m)) in targets.enumerated() {
         let first = i == 0, last = i == targets.count - 1
-        let wbits = first || last ? 8 : weightBits
-        let abits = i == 1 || last ? 8 : activationBits
+        let entry = plan.entry(for: path)
+        let wbits = entry?.weightBits ?? (first || last ? 8 : weightBits)
+        let abits = entry?.activationBits ?? (i == 1 || last ? 8 : activationBits)
         let inputQuantizer = first ? nil : ActivationQuantizer(bits: abits, seed: seed &+ UInt64(i))
         model.replace(path, with: QuantizedLayer(m, weightBits: wbits, inputQuantizer: inputQuantizer))
     }
@@ -79,9 +82,12 @@ public func quantize(_ model: Module, weightBits: Int, activationBits: Int, samp
         let id = layer.addForwardHook { module, input, _ in
             let layer = module as! QuantizedLayer
             guard let mine = layer.inputQuantizer else { return }
-            if let owner = owners.first(where: { $0.input.sharesStorage(with: input) }) {
-                precondition(mine.bits <= owner.quantizer.bits, "a shared activation quantizer has fewer bits than a consumer")
-                layer.inputQuantizer = owner.quantizer
+            if let k = owners.firstIndex(where: { $0.input.sharesStorage(with: input) }) {
+                let owner = owners[k].quantizer
+                guard mine.bits > owner.bits else { layer.inputQuantizer = owner; return }
+                // A reader asking for more bits (a bit-width plan) gives them to every reader of the tensor.
+                for (_, other) in model.quantizedLayers where other.inputQuantizer === owner { other.inputQuantizer = mine }
+                owners[k].quantizer = mine
             } else {
                 owners.append((input, mine))
             }
