@@ -18,7 +18,7 @@ import Testing
         // W4A4 barely moves ResNet-20 even from 32 barely-distilled images: within 15 points on 40 images.
         #expect(report.fpTop1 >= 80 && abs(report.quantTop1 - report.fpTop1) <= 15, "\(report)")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
-        #expect(Set(files) == ["images.safetensors", "images.png", "quantized.safetensors", "report.json", "report.md"])
+        #expect(Set(files) == ["images.safetensors", "images.png", "quantized.safetensors", "quantized.units.json", "quantized.units.svg", "report.json", "report.md"])
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         let written = try decoder.decode(RunReport.self, from: Data(contentsOf: folder.appendingPathComponent("report.json")))

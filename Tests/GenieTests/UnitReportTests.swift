@@ -131,7 +131,7 @@ import Tensors
                      plan: try BitWidthPlan(parsing: "layer2.1=8"))
         for (_, layer) in model.quantizedLayers { layer.quantizesInput = layer.inputQuantizer != nil }
         _ = withoutGradients { model(images) }
-        let onnx = DecodedONNX(try ONNXExport.export(model, spec: spec, opset: 21))
+        let onnx = try DecodedONNX(ONNXExport.export(model, spec: spec, opset: 21))
         // layer2.1's two convolutions read two quantizers (the first shared with the shortcut): two Clips.
         #expect(onnx.count("Clip") == 2)
         let eightBit = [ONNXType.uint8, .int8].map(\.rawValue), fourBit = [ONNXType.uint4, .int4].map(\.rawValue)
@@ -140,7 +140,7 @@ import Tensors
     }
 
     /// Seeded mutations of a plan (characters replaced, inserted, deleted) parse to entries within 2...8 bits or
-    /// fail with a `GenieError`, and read back from their canonical text.
+    /// fail with a `BitWidthPlanError`, and read back from their canonical text.
     @Test func planParserSurvivesMutations() throws {
         let (_, model) = randomTrainedResNet20(seed: 2)
         let original = Array("layer1.0=4/8, layer3=3 # keep\nfc=8\nlayer2.1.conv2=2/6")
@@ -163,7 +163,7 @@ import Tensors
                 #expect(try BitWidthPlan(parsing: plan.description) == plan)
                 try plan.validate(against: model, arch: "resnet20")
                 valid += 1
-            } catch is GenieError {}
+            } catch is BitWidthPlanError {}
         }
         #expect(parsed > 100 && valid > 20, "parsed \(parsed), valid \(valid)")
     }
@@ -181,7 +181,7 @@ import Tensors
     ])
     func badPlanNamesTheEntry(text: String, message: String) throws {
         let (_, model) = randomTrainedResNet20(seed: 1)
-        let error = #expect(throws: GenieError.self) {
+        let error = #expect(throws: BitWidthPlanError.self) {
             try BitWidthPlan(argument: text).validate(against: model, arch: "resnet20")
         }
         #expect(error?.description.contains(message) == true, "\(String(describing: error))")

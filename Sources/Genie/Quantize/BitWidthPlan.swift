@@ -39,13 +39,13 @@ public struct BitWidthPlan: Sendable, Equatable, CustomStringConvertible {
                 .map { Int($0.trimmingCharacters(in: .whitespaces)) } : []
             guard parts.count == 2, !name.isEmpty, (1...2).contains(bits.count), let weightBits = bits[0],
                   bits.count == 1 || bits[1] != nil else {
-                throw GenieError("bit widths: '\(entry)' is not NAME=W or NAME=W/A (a layer name, weight bits, optional activation bits)")
+                throw BitWidthPlanError("'\(entry)' is not NAME=W or NAME=W/A (a layer name, weight bits, optional activation bits)")
             }
             let activationBits = bits.count == 2 ? bits[1] : nil
             for b in [weightBits] + (activationBits.map { [$0] } ?? []) where !(2...8).contains(b) {
-                throw GenieError("bit widths: '\(entry)': \(b) bits is outside 2...8")
+                throw BitWidthPlanError("'\(entry)': \(b) bits is outside 2...8")
             }
-            guard !entries.contains(where: { $0.name == name }) else { throw GenieError("bit widths: '\(name)' is given twice") }
+            guard !entries.contains(where: { $0.name == name }) else { throw BitWidthPlanError("'\(name)' is given twice") }
             entries.append(Entry(name: name, weightBits: weightBits, activationBits: activationBits))
         }
     }
@@ -55,9 +55,9 @@ public struct BitWidthPlan: Sendable, Equatable, CustomStringConvertible {
         guard text.hasPrefix("@") else { try self.init(parsing: text); return }
         let path = String(text.dropFirst())
         guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw GenieError("bit widths: cannot read the file '\(path)'")
+            throw BitWidthPlanError("cannot read the file '\(path)'")
         }
-        do { try self.init(parsing: contents) } catch { throw GenieError("'\(path)': \(error)") }
+        do { try self.init(parsing: contents) } catch let error as BitWidthPlanError { throw BitWidthPlanError("'\(path)': \(error.reason)") }
     }
 
     public var isEmpty: Bool { entries.isEmpty }
@@ -82,12 +82,12 @@ public struct BitWidthPlan: Sendable, Equatable, CustomStringConvertible {
             guard !covered.isEmpty else {
                 let known = layers.contains { $0 == entry.name || $0.hasPrefix(entry.name + ".") }
                 let units = reconstructionUnits(of: model).joined(separator: ", ")
-                throw GenieError(known
-                    ? "bit widths: '\(entry.name)' is overridden everywhere by longer names"
-                    : "bit widths: \(arch) has no layer named '\(entry.name)' (its units: \(units))")
+                throw BitWidthPlanError(known
+                    ? "'\(entry.name)' is overridden everywhere by longer names"
+                    : "\(arch) has no layer named '\(entry.name)' (its units: \(units))")
             }
             if entry.activationBits != nil, covered == [layers.first] {
-                throw GenieError("bit widths: '\(entry)': the input of \(entry.name) is the image, which is not quantized; give weight bits only")
+                throw BitWidthPlanError("'\(entry)': the input of \(entry.name) is the image, which is not quantized; give weight bits only")
             }
         }
     }
@@ -95,4 +95,11 @@ public struct BitWidthPlan: Sendable, Equatable, CustomStringConvertible {
 
 extension BitWidthPlan.Entry: CustomStringConvertible {
     public var description: String { "\(name)=\(weightBits)" + (activationBits.map { "/\($0)" } ?? "") }
+}
+
+/// Why a bit-width plan cannot be read or does not fit its model.
+public struct BitWidthPlanError: Error, CustomStringConvertible {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { "bit widths: \(reason)" }
 }
