@@ -37,21 +37,29 @@ func createFolder(_ path: String, flag: String) throws -> URL {
     return url
 }
 
-/// Checks bit widths before any work.
-func checkBits(weights: Int, activations: Int) throws {
-    guard (2...8).contains(weights) else { throw ValidationError("--wbits must be in 2...8, got \(weights)") }
-    guard (2...8).contains(activations) else { throw ValidationError("--abits must be in 2...8, got \(activations)") }
-}
+/// The bit-width flags `quantize` and `run` share.
+struct BitWidthOptions: ParsableArguments {
+    @Option(help: "Weight bits (2...8).") var wbits = 4
+    @Option(help: "Activation bits (2...8).") var abits = 4
+    @Option(help: "Per-layer bits overriding --wbits/--abits and the 8-bit first and last layers: 'NAME=W[/A],...' (a layer or unit name and all layers under it), or @FILE with one entry a line (docs/FORMAT.md).")
+    var bits: String?
 
-/// The `--bits` plan (text or @FILE), checked against `model` when given (else the library checks it once the
-/// model is loaded, before any work).
-func bitWidthPlan(_ text: String?, model: Module? = nil, arch: String = "") throws -> BitWidthPlan {
-    guard let text else { return BitWidthPlan() }
-    do {
-        let plan = try BitWidthPlan(argument: text)
-        try model.map { try plan.validate(against: $0, arch: arch) }
-        return plan
-    } catch { throw ValidationError("--bits: \(error)") }
+    /// Checks the bit widths before any work.
+    func validate() throws {
+        guard (2...8).contains(wbits) else { throw ValidationError("--wbits must be in 2...8, got \(wbits)") }
+        guard (2...8).contains(abits) else { throw ValidationError("--abits must be in 2...8, got \(abits)") }
+    }
+
+    /// The `--bits` plan (text or @FILE), checked against `model` when given (else the library checks it once the
+    /// model is loaded, before any work).
+    func plan(model: Module? = nil, arch: String = "") throws -> BitWidthPlan {
+        guard let bits else { return BitWidthPlan() }
+        do {
+            let plan = try BitWidthPlan(argument: bits)
+            try model.map { try plan.validate(against: $0, arch: arch) }
+            return plan
+        } catch { throw ValidationError("--bits: \(error)") }
+    }
 }
 
 /// Writes the unit report beside the quantized model at `url` and shows it (unless `quiet`).

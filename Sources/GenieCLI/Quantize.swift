@@ -49,10 +49,7 @@ struct Quantize: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var calibration: CalibrationOptions
-    @Option(help: "Weight bits (2...8).") var wbits = 4
-    @Option(help: "Activation bits (2...8).") var abits = 4
-    @Option(help: "Per-layer bits overriding --wbits/--abits and the 8-bit first and last layers: 'NAME=W[/A],...' (a layer or unit name and all layers under it), or @FILE with one entry a line (docs/FORMAT.md).")
-    var bits: String?
+    @OptionGroup var bitWidths: BitWidthOptions
     @Option(help: "genie (joint step size and softbits), brecq (fixed step size) or rtn (round to nearest).")
     var method = QuantMethod.genie
     @Option(help: "Reconstruction iterations per unit.") var iterations = 20_000
@@ -73,7 +70,6 @@ struct Quantize: ParsableCommand {
     }
 
     func validate() throws {
-        try checkBits(weights: wbits, activations: abits)
         guard iterations >= 1 else { throw ValidationError("--iterations must be positive") }
         guard roundWeight >= 0, roundWeight.isFinite else { throw ValidationError("--round-weight must be finite and not negative, got \(roundWeight)") }
         guard data == nil || evaluate else { throw ValidationError("--data goes with --evaluate") }
@@ -82,7 +78,8 @@ struct Quantize: ParsableCommand {
     func run() throws {
         try checkWritable(out, flag: "--out")
         let (spec, net) = try model.load()
-        let plan = try bitWidthPlan(bits, model: net, arch: spec.arch)
+        let plan = try bitWidths.plan(model: net, arch: spec.arch)
+        let (wbits, abits) = (bitWidths.wbits, bitWidths.abits)
         let images = try calibration.load(spec: spec, seed: seed)
         let test = try evaluate ? TestSet(data.map { .folder(URL(fileURLWithPath: $0)) } ?? .fashionMNIST, spec: spec) : nil
         var config = ReconstructionConfig()

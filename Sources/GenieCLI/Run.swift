@@ -9,10 +9,7 @@ struct Run: ParsableCommand {
         abstract: "Zero-shot GENIE in one command: distill, quantize, evaluate; prints full-precision and quantized top-1.")
 
     @OptionGroup var model: ModelOptions
-    @Option(help: "Weight bits (2...8).") var wbits = 4
-    @Option(help: "Activation bits (2...8).") var abits = 4
-    @Option(help: "Per-layer bits overriding --wbits/--abits and the 8-bit first and last layers: 'NAME=W[/A],...' or @FILE (as `genie quantize --bits`).")
-    var bits: String?
+    @OptionGroup var bitWidths: BitWidthOptions
     @Option(help: "quick (256 images, 500 distillation and 1000 reconstruction iterations: 6-11 minutes for ResNet-20 on 2 cores) or paper (GENIE's budget: 1024 images, 4000 and 20,000 iterations: many hours).")
     var preset = Preset.quick
     @Option(help: "Distillation iterations per batch (default: the preset's).") var distillIterations: Int?
@@ -23,7 +20,6 @@ struct Run: ParsableCommand {
     @Flag(help: "Print one JSON object with the result.") var json = false
 
     func validate() throws {
-        try checkBits(weights: wbits, activations: abits)
         guard distillIterations ?? 1 > 0, iterations ?? 1 > 0 else { throw ValidationError("--distill-iterations and --iterations must be positive") }
     }
 
@@ -31,17 +27,17 @@ struct Run: ParsableCommand {
         var run = RunConfiguration(weights: URL(fileURLWithPath: model.weights ?? Run.bundledModel),
                                    folder: try createFolder(out, flag: "--out"), preset: preset)
         run.model = model.overrides
-        (run.weightBits, run.activationBits, run.seed) = (wbits, abits, seed)
+        (run.weightBits, run.activationBits, run.seed) = (bitWidths.wbits, bitWidths.abits, seed)
         run.budget.distillIterations = distillIterations ?? run.budget.distillIterations
         run.budget.reconstructionIterations = iterations ?? run.budget.reconstructionIterations
         run.testData = try test.testData()
-        run.bits = try bitWidthPlan(bits)
+        run.bits = try bitWidths.plan()
         let report = try run.run(quiet: json, log: log)
         if json {
             try printJSON(report)
         } else {
             print(String(format: "%@ W%dA%d (zero-shot GENIE, preset %@): full precision %.2f%%, quantized %.2f%% (%.0f s); see %@/report.md",
-                         report.arch, wbits, abits, preset.rawValue, report.fpTop1, report.quantTop1, report.seconds, out))
+                         report.arch, report.wbits, report.abits, preset.rawValue, report.fpTop1, report.quantTop1, report.seconds, out))
         }
     }
 
