@@ -23,7 +23,7 @@ struct ModelOptions: ParsableArguments {
     var std: [Float] = []
     @Option(help: "MobileNetV2 width multiplier.")
     var widthMult: Double?
-    @Option(help: "MobileNetV2 stem stride (1 or 2).")
+    @Option(help: "MobileNetV2 stem stride, 1 or 2 (default: from the weights file; 2, torchvision's, for a file genie did not write).")
     var stemStride: Int?
 
     /// What the flags override in the weights file's spec.

@@ -18,4 +18,15 @@ import Tensors
         let accuracy = try evaluate(model, on: FashionMNIST.load(split: .test), normalization: FashionMNIST.normalization, quiet: true)
         #expect(abs(accuracy.top1 - pytorchTop1) <= 0.05, "genie \(accuracy.top1)% vs PyTorch \(pytorchTop1)%")
     }
+
+    @Test func anOutsideFileGetsTorchvisionsStemStrideUnlessGenieRecordedOne() throws {
+        let outside = fixturesDirectory.appendingPathComponent("torchvision_mobilenet_v2.safetensors")
+        let overrides = ModelOverrides(arch: "mobilenet_v2", widthMult: 0.25)
+        #expect(try loadModel(weights: outside, overrides: overrides).spec.stemStride == 2)
+        var stride1 = overrides
+        stride1.stemStride = 1
+        #expect(try loadModel(weights: outside, overrides: stride1).spec.stemStride == 1)
+        let own = CommittedModelTests.models.appendingPathComponent("mobilenet_v2.safetensors")
+        #expect(try loadModel(weights: own).spec.stemStride == 1)  // genie's own file records its stride-1 stem
+    }
 }

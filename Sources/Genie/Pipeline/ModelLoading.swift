@@ -32,7 +32,9 @@ public struct ModelOverrides: Sendable, Equatable {
     /// neither names the architecture.
     public func applied(to recorded: ModelSpec?) throws -> ModelSpec? {
         guard let arch = arch ?? recorded?.arch else { return nil }
-        var spec = recorded ?? ModelSpec(arch: arch)
+        // A file genie did not write (no recorded spec) holds torchvision's definition: stem stride 2 whatever the
+        // image size, since genie's own stride-1 stem for small images would run its weights silently wrong.
+        var spec = recorded ?? ModelSpec(arch: arch, stemStride: 2)
         spec.arch = arch
         if let numClasses { spec.numClasses = numClasses }
         if let inChannels {
