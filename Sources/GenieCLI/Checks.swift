@@ -62,9 +62,8 @@ struct BitWidthOptions: ParsableArguments {
     }
 }
 
-/// Writes the unit report beside the quantized model at `url` and shows it (unless `quiet`).
-func writeUnitReport(_ report: UnitReport, beside url: URL, quiet: Bool) throws {
-    try report.write(beside: url)
+/// Shows the unit report written beside the quantized model at `url` (unless `quiet`).
+func showUnitReport(_ report: UnitReport, beside url: URL, quiet: Bool) {
     guard !quiet else { return }
     log(report.table)
     if let worst = report.worstUnit {

@@ -92,11 +92,8 @@ struct Quantize: ParsableCommand {
         let (quantized, report) = try quantizeModelWithReport(spec: spec, model: net, calibration: images, weightBits: wbits,
                                                               activationBits: abits, plan: plan, config: config,
                                                               checkpoint: checkpoint, quiet: json, log: log)
-        let file = try QuantizedModelFile.make(quantized, spec: spec, metadata: [
-            "method": method.rawValue, "wbits": "\(wbits)", "abits": "\(abits)", "bits": "\(plan)", "iterations": "\(iterations)",
-            "seed": "\(seed)", "calibration_images": "\(images.shape[0])"])
-        try Checkpoint.finish(checkpoint) { try file.write(to: URL(fileURLWithPath: out)) }
-        try writeUnitReport(report, beside: URL(fileURLWithPath: out), quiet: json)
+        try writeQuantizedModel(quantized, report: report, spec: spec, seed: seed, to: URL(fileURLWithPath: out), replacing: checkpoint)
+        showUnitReport(report, beside: URL(fileURLWithPath: out), quiet: json)
         var record = Record(out: out, seconds: Date().timeIntervalSince(start), method: method.rawValue, wbits: wbits, abits: abits,
                             bits: "\(plan)", calibrationImages: images.shape[0],
                             unitsReport: unitReportFiles(beside: URL(fileURLWithPath: out)).json.path,

@@ -38,13 +38,8 @@ extension RunConfiguration {
         let (quantized, units) = try quantizeModelWithReport(
             spec: spec, model: net, calibration: set.images, weightBits: weightBits, activationBits: activationBits, plan: bits,
             config: reconstruction, checkpoint: folder.appendingPathComponent("quantized.checkpoint"), quiet: quiet, log: log)
-        try Checkpoint.finish(folder.appendingPathComponent("quantized.checkpoint")) {
-            try QuantizedModelFile.make(quantized, spec: spec, metadata: [
-                "method": "genie", "wbits": "\(weightBits)", "abits": "\(activationBits)", "bits": "\(bits)",
-                "iterations": "\(budget.reconstructionIterations)", "seed": "\(seed)", "calibration_images": "\(budget.images)",
-            ]).write(to: quantizedURL)
-        }
-        try units.write(beside: quantizedURL)
+        try writeQuantizedModel(quantized, report: units, spec: spec, seed: seed, to: quantizedURL,
+                                replacing: folder.appendingPathComponent("quantized.checkpoint"))
         log(units.table)
 
         log("[4/4] quantized accuracy")

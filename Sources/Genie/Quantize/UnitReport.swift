@@ -174,6 +174,19 @@ public func unitReportFiles(beside model: URL) -> (json: URL, svg: URL) {
     return (URL(fileURLWithPath: base.path + ".units.json"), URL(fileURLWithPath: base.path + ".units.svg"))
 }
 
+/// Writes `model` (from `quantizeModelWithReport`) to `url`, its metadata recording how `report` says it was made
+/// and the `seed`, removes the checkpoint `progress` the file replaces, and writes the unit report beside it.
+public func writeQuantizedModel(_ model: Module, report: UnitReport, spec: ModelSpec, seed: UInt64, to url: URL,
+                                replacing progress: URL) throws {
+    try Checkpoint.finish(progress) {
+        try QuantizedModelFile.make(model, spec: spec, metadata: [
+            "method": report.method, "wbits": "\(report.weightBits)", "abits": "\(report.activationBits)", "bits": report.bits,
+            "iterations": "\(report.iterations)", "seed": "\(seed)", "calibration_images": "\(report.calibrationImages)",
+        ]).write(to: url)
+    }
+    try report.write(beside: url)
+}
+
 /// `quantizeModel`, then the unit report of the model it returns (measured on the same calibration images).
 public func quantizeModelWithReport(spec: ModelSpec, model: Module, calibration: Tensor, weightBits: Int, activationBits: Int,
                                     plan: BitWidthPlan, config: ReconstructionConfig, checkpoint: URL?, quiet: Bool = false,
