@@ -23,7 +23,8 @@ struct TestDataOptions: ParsableArguments {
     @OptionGroup var preprocessing: PreprocessingOptions
 
     /// The flags that shape a model's inputs, for the warning about batch-norm statistics.
-    static let inputFlags = "--mean/--std, --resize/--crop, --in-channels and the model options (e.g. --stem-stride)"
+    static let shiftAdvice = ShiftAdvice(preprocessing: "--mean/--std, --resize/--crop and --in-channels",
+                                         modelOptions: "the model options (e.g. --stem-stride), then --mean/--std, --resize/--crop")
 
     /// The test data the flags name.
     func testData() throws -> TestData {

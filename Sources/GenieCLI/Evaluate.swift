@@ -23,12 +23,15 @@ struct Evaluate: ParsableCommand {
     /// The `--json` record: accuracies in percent.
     struct Record: Encodable {
         var arch: String, top1: Double, top5: Double?, images: Int, skipped: Int
-        /// The mean batch-norm shift on 64 test images (`BatchNormShift`).
-        var batchnormShift: Double?
+        /// How far the batch norms' inputs on 64 test images lie from their stored statistics.
+        var batchnormShift: BatchNormShift?
     }
 
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if quantized != nil, !model.given.isEmpty {  // the file's own model and preprocessing are the ones it was quantized with
+            throw ValidationError("--quantized FILE records its model and its preprocessing; drop \(model.given.joined(separator: ", "))")
+        }
     }
 
     func run() throws {
@@ -38,7 +41,7 @@ struct Evaluate: ParsableCommand {
         } ?? model.load()
         let testSet = try test.testSet(spec: spec, batchSize: batchSize)
         var rows: [Tensor] = []
-        let result = try testSet.evaluate(net, quiet: json, log: log, check: TestDataOptions.inputFlags,
+        let result = try testSet.evaluate(net, quiet: json, log: log, advice: TestDataOptions.shiftAdvice,
                                           logits: logits == nil ? nil : { rows.append($0) })
         let accuracy = result.accuracy
         if let logits {
@@ -48,7 +51,7 @@ struct Evaluate: ParsableCommand {
         }
         if json {
             try printJSON(Record(arch: spec.arch, top1: accuracy.top1, top5: accuracy.top5, images: accuracy.count,
-                                 skipped: result.skipped, batchnormShift: result.shift?.mean))
+                                 skipped: result.skipped, batchnormShift: result.shift))
         } else {
             print(String(format: "%@ on %@ (%d images): top-1 %.2f%%", spec.arch, testSet.name, accuracy.count, accuracy.top1)
                   + (accuracy.top5.map { String(format: ", top-5 %.2f%%", $0) } ?? ""))

@@ -32,6 +32,15 @@ struct ModelOptions: ParsableArguments {
                        mean: mean.isEmpty ? nil : mean, std: std.isEmpty ? nil : std, widthMult: widthMult, stemStride: stemStride)
     }
 
+    /// The flags given, by name (`--quantized` files record their model and preprocessing, and refuse them).
+    var given: [String] {
+        let flags: [(String, Bool)] = [("--arch", arch != nil), ("--weights", weights != nil), ("--num-classes", numClasses != nil),
+                                       ("--in-channels", inChannels != nil), ("--image-size", imageSize != nil),
+                                       ("--mean", !mean.isEmpty), ("--std", !std.isEmpty), ("--width-mult", widthMult != nil),
+                                       ("--stem-stride", stemStride != nil)]
+        return flags.filter(\.1).map(\.0)
+    }
+
     /// The spec (file metadata overridden by flags) and the model with the weights loaded.
     func load() throws -> (spec: ModelSpec, model: Module) {
         guard let weights else { throw ValidationError("--weights FILE is required") }

@@ -99,7 +99,7 @@ struct Quantize: ParsableCommand {
                             unitsReport: unitReportFiles(beside: URL(fileURLWithPath: out)).json.path,
                             sizeBytes: report.size.totalBytes, fp32SizeBytes: report.size.fp32TotalBytes)
         if let test {
-            let accuracy = try test.evaluate(quantized, quiet: json, log: log, check: TestDataOptions.inputFlags).accuracy
+            let accuracy = try test.evaluate(quantized, quiet: json, log: log, advice: TestDataOptions.shiftAdvice).accuracy
             (record.top1, record.top5, record.testImages) = (accuracy.top1, accuracy.top5, accuracy.count)
         }
         if json {

@@ -105,6 +105,9 @@ let badInputs: [BadInput] = [
     BadInput("plain weights given as a quantized model", says: ["resnet20.safetensors", "is not a quantized model"]) { _ in
         ["evaluate", "--quantized", resnet20]
     },
+    BadInput("model flags with a quantized model", status: 64, says: ["--quantized FILE records its model and its preprocessing", "drop --mean, --std"]) { _ in
+        ["evaluate", "--quantized", "q.safetensors", "--mean", "0.5", "--std", "0.5"]
+    },
     BadInput("plain weights given to genie export", says: ["resnet20.safetensors", "is not a quantized model"]) { _ in
         ["export", "--quantized", resnet20, "--onnx", "q.onnx"]
     },

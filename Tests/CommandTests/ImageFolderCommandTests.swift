@@ -32,14 +32,33 @@ import Tensors
         let right = try genie(["evaluate", "--weights", resnet20] + data, in: folder)
         #expect(right.status == 0 && !right.stderr.contains("warning"), "\(right)")
         let wrongNormalization = try genie(["evaluate", "--weights", resnet20, "--mean", "0", "--std", "1"] + data, in: folder)
-        #expect(wrongNormalization.status == 0 && wrongNormalization.stderr.contains("warning: the batch norms see inputs far from the statistics"),
-                "\(wrongNormalization)")
+        #expect(wrongNormalization.status == 0 && wrongNormalization.stderr.contains("warning: the first batch norm (bn1) sees inputs far from the statistics")
+                && wrongNormalization.stderr.contains("check --mean/--std, --resize/--crop and --in-channels"), "\(wrongNormalization)")
         let mobilenet = ["evaluate", "--weights", fixtures.appendingPathComponent("torchvision_mobilenet_v2.safetensors").path,
                          "--arch", "mobilenet_v2", "--width-mult", "0.25"] + data
         let rightStride = try genie(mobilenet + ["--stem-stride", "2"], in: folder)
         #expect(rightStride.status == 0 && !rightStride.stderr.contains("warning"), "\(rightStride)")
         let wrongStride = try genie(mobilenet + ["--stem-stride", "1"], in: folder)
-        #expect(wrongStride.stderr.contains("check --mean/--std, --resize/--crop, --in-channels and the model options (e.g. --stem-stride)"), "\(wrongStride)")
+        #expect(wrongStride.stderr.contains("though the first one does not: check the model options (e.g. --stem-stride)"), "\(wrongStride)")
+    }
+
+    /// Quantization moves the deeper batch norms' inputs (round-to-nearest at W2A4 most of all) but not the first's:
+    /// a quantized file read with its own preprocessing must not warn, and a zooming resize still must.
+    @Test func quantizedModelWarnsOnlyAboutItsPreprocessing() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let made = try genie(["quantize", "--weights", resnet20, "--method", "rtn", "--wbits", "2", "--abits", "4", "--noise", "32",
+                              "--out", "q.safetensors"], in: folder)
+        try #require(made.status == 0, "\(made)")
+        let evaluate = ["evaluate", "--quantized", "q.safetensors", "--data", fixtures.appendingPathComponent("imagefolder").path, "--json"]
+        let right = try genie(evaluate, in: folder)
+        #expect(right.status == 0 && !right.stderr.contains("warning"), "\(right)")
+        let json = try JSONSerialization.jsonObject(with: Data(right.stdout.utf8)) as? [String: Any]
+        let shift = json?["batchnorm_shift"] as? [String: Any]
+        #expect(shift?["input_layer"] as? String == "bn1" && shift?["network"] == nil && (shift?["worst"] as? Double ?? 0) > 0.08,
+                "the deeper layers of a W2A4 round-to-nearest model are far from their statistics: \(right.stdout)")
+        let zoomed = try genie(evaluate + ["--resize", "40", "--crop", "28"], in: folder)
+        #expect(zoomed.status == 0 && zoomed.stderr.contains("warning: the first batch norm (bn1)"), "\(zoomed)")
     }
 
     @Test func corruptFilesAreSkippedAndCounted() throws {

@@ -73,12 +73,12 @@ public struct TestSet {
     }
 
     /// Top-1/top-5 of `model` on the images, and the batch-norm shift on 64 of them (a large one is warned about
-    /// through `log`, naming `check` as what to check); files that cannot be read are skipped with a warning.
+    /// through `log`, naming what to check in `advice`'s words); files that cannot be read are skipped with a warning.
     /// `logits` sees each batch's logits.
-    public func evaluate(_ model: Module, quiet: Bool = false, log: (String) -> Void = { _ in }, check: String? = nil,
+    public func evaluate(_ model: Module, quiet: Bool = false, log: (String) -> Void = { _ in }, advice: ShiftAdvice = .library,
                          logits: ((Tensor) -> Void)? = nil) throws -> TestResult {
         let shift = try sample().map { BatchNormShift(model: model, images: $0) }
-        if let warning = shift?.warning(check: check) { log(warning) }
+        if let warning = shift?.warning(advice: advice) { log(warning) }
         guard let folder else {
             let accuracy = try Genie.evaluate(model, on: dataset!, normalization: normalization, batchSize: batchSize,
                                               quiet: quiet, logits: logits)
