@@ -121,3 +121,40 @@ extension Tensor {
         return out
     }
 }
+
+extension Tensor {
+    /// The identity of the recorded value this tensor holds (nil when no graph was recorded for it): tensors
+    /// with equal identities are the same value of a traced computation.
+    public var recordedValue: ObjectIdentifier? { node.map(ObjectIdentifier.init) }
+}
+
+/// The dataflow that recording gradients traced between a leaf `input` (`requiringGradient()`) and `output`:
+/// every recorded value on a path from one to the other, with the values each was computed from.
+public struct RecordedGraph {
+    /// The values, each after the values it was computed from: `input`'s first, `output`'s last.
+    public let values: [ObjectIdentifier]
+    /// For each value (an index into `values`), the indices of the values it was computed from.
+    public let parents: [[Int]]
+
+    public init(from input: Tensor, to output: Tensor) {
+        guard let source = input.node, let sink = output.node else { values = []; parents = []; return }
+        // Post-order DFS from the output (parents first), keeping the nodes that depend on the input.
+        var order: [GraphNode] = []
+        var reaches: [ObjectIdentifier: Bool] = [:]
+        var stack: [(GraphNode, Int)] = [(sink, 0)]
+        while let (node, next) = stack.popLast() {
+            let id = ObjectIdentifier(node)
+            if next == 0 && reaches[id] != nil { continue }
+            if next < node.parents.count {
+                stack.append((node, next + 1))
+                if let p = node.parents[next], reaches[ObjectIdentifier(p)] == nil { stack.append((p, 0)) }
+            } else {
+                reaches[id] = node === source || node.parents.contains { $0.map { reaches[ObjectIdentifier($0)] == true } ?? false }
+                if reaches[id] == true { order.append(node) }
+            }
+        }
+        values = order.map(ObjectIdentifier.init)
+        let index = Dictionary(uniqueKeysWithValues: values.enumerated().map { ($1, $0) })
+        parents = order.map { node in node.parents.compactMap { $0.flatMap { index[ObjectIdentifier($0)] } } }
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Genie
+import Models
 import NN
 import ONNX
 import Testing
@@ -44,6 +45,7 @@ func importError(_ name: String, _ change: (inout Onnx_ModelProto) -> Void) thro
         // A replaced layer is what the graph runs.
         var rng = SeededGenerator(seed: 14)
         let x = Tensor.randomNormal([2, 1, 28, 28], using: &rng)
+        model.setTraining(false)
         model.setTraining(false)
         let before = withoutGradients { model(x) }
         model.replace("fc", with: Linear(64, 10, bias: false))
@@ -92,5 +94,82 @@ func importError(_ name: String, _ change: (inout Onnx_ModelProto) -> Void) thro
     @Test func notAnONNXFileIsRefused() throws {
         let message = #expect(throws: GenieError.self) { try ONNXImport.read(Array("{\"arch\": 1}".utf8), source: "'x.onnx'") }
         #expect(message?.description.contains("'x.onnx' is not an ONNX file") == true)
+    }
+}
+
+/// Reconstruction units of imported graphs: the zoo's rule (residual blocks, inverted residuals, lone layers)
+/// found from the graph's dataflow and PyTorch's node names, and each block runs as one module.
+@Suite struct GraphUnitTests {
+    func units(_ name: String) throws -> [String] {
+        let (model, _) = try ONNXImport.read(onnxFixture(name).bytes, source: name)
+        return reconstructionUnits(of: model, input: try #require(fixture("onnx/logits.safetensors")["input"]))
+    }
+
+    @Test func torchvisionResNetAndMobileNetV2GiveTheZoosUnits() throws {
+        #expect(try units("resnet_small") == ["conv1", "layer1.0", "layer2.0", "layer3.0", "layer4.0", "fc"])
+        let zoo = reconstructionUnits(of: ModelSpec(arch: "mobilenet_v2").build(), input: Tensor(repeating: 0, shape: [1, 1, 28, 28]))
+        #expect(try units("mobilenet_v2") == zoo)
+    }
+
+    @Test func regNetMnasNetAndEfficientNetGiveTheirBlocks() throws {
+        #expect(try units("regnet_x_small") == ["stem.0", "trunk_output.block1.block1-0"] + (0..<3).map { "trunk_output.block2.block2-\($0)" }
+                + ["trunk_output.block3.block3-0", "trunk_output.block3.block3-1", "fc"])
+        let stacks = [(8, 3), (9, 3), (10, 3), (11, 2), (12, 4), (13, 1)].flatMap { s, n in (0..<n).map { "layers.\(s).\($0)" } }
+        #expect(try units("mnasnet") == ["layers.0", "layers.3", "layers.6"] + stacks + ["layers.14", "classifier.1"])
+        let mbconv = [(1, 1), (2, 1), (3, 1), (4, 2), (5, 2), (6, 2), (7, 1)].flatMap { s, n in (0..<n).map { "features.\(s).\($0)" } }
+        #expect(try units("efficientnet_small") == ["features.0.0"] + mbconv + ["features.8.0", "classifier.1"])
+    }
+
+    @Test func nodeNamesGiveTheModulePathPyTorchRecorded() {
+        #expect(GraphModule.scope(ofNode: "/features/features.3/conv/conv.0/conv.0.0/Conv") == "features.3.conv.0.0")
+        #expect(GraphModule.scope(ofNode: "/trunk_output/block1/block1-0/f/a/a.0/Conv") == "trunk_output.block1.block1-0.f.a.0")
+        #expect(GraphModule.scope(ofNode: "/layer1/layer1.0/relu_1/Relu") == "layer1.0.relu_1")
+        #expect(GraphModule.scope(ofNode: "/Flatten") == nil && GraphModule.scope(ofNode: "Conv_12") == nil)
+    }
+
+    @Test func graphWithoutNodeNamesIsReconstructedLayerByLayer() throws {
+        var proto = try onnxFixture("resnet_small").proto
+        for i in proto.graph.node.indices { proto.graph.node[i].name = "" }
+        let (model, _) = try ONNXImport.read(proto.serializedBytes(), source: "unnamed")
+        let layers = model.namedModules().filter { $0.module is Conv2d || $0.module is Linear }.map(\.path)
+        let units = reconstructionUnits(of: model, input: try #require(fixture("onnx/logits.safetensors")["input"]))
+        #expect(units.count == 13 && Set(units) == Set(layers))
+    }
+
+    /// A block called alone computes what it computes inside the whole graph.
+    @Test(arguments: ["resnet_small", "mobilenet_v2", "efficientnet_small"])
+    func blockCalledAloneGivesWhatTheGraphComputes(name: String) throws {
+        let (model, _) = try ONNXImport.read(onnxFixture(name).bytes, source: name)
+        let x = try #require(fixture("onnx/logits.safetensors")["input"]).slice(batch: 0..<4)
+        let blocks = reconstructionUnits(of: model, input: x).filter { model.module(at: $0) is LayerScope }
+        #expect(blocks.count >= 4)
+        for path in blocks {
+            let block = try #require(model.module(at: path))
+            var seen: (input: Tensor, output: Tensor)?
+            let id = block.addForwardHook { _, input, output in seen = (input, output) }
+            _ = withoutGradients { model(x) }
+            block.removeHook(id)
+            let (input, output) = try #require(seen, "\(path) did not run as one module")
+            #expect(withoutGradients { block(input) }.scalars == output.scalars, "\(path)")
+        }
+    }
+
+    /// GENIE-M reconstructs an imported ResNet's blocks as it does the zoo's, as whole modules.
+    @Test func blocksOfAnImportedGraphAreReconstructed() throws {
+        let (teacher, _) = try ONNXImport.read(onnxFixture("resnet_small").bytes, source: "resnet_small")
+        var rng = SeededGenerator(seed: 3)
+        let calibration = Tensor.randomNormal([32, 1, 28, 28], using: &rng)
+        let student = teacher.copy()
+        try quantize(student, weightBits: 4, activationBits: 4, sample: calibration.slice(batch: 0..<1), seed: 0)
+        var config = ReconstructionConfig()
+        config.iterations = 60
+        let reconstructor = try Reconstructor(teacher: teacher, student: student, calibration: calibration, config: config)
+        var losses: [String: [Float]] = [:]
+        try reconstructor.run { losses[$0.path, default: []].append($0.reconstructionLoss) }
+        #expect(reconstructor.units == ["conv1", "layer1.0", "layer2.0", "layer3.0", "layer4.0", "fc"])
+        #expect(reconstructor.units.allSatisfy { losses[$0]?.count == 60 && losses[$0]!.allSatisfy(\.isFinite) })
+        let first = losses.values.map { $0.prefix(10).reduce(0, +) }.reduce(0, +)
+        let last = losses.values.map { $0.suffix(10).reduce(0, +) }.reduce(0, +)
+        #expect(last < first, "the summed loss of the first 10 iterations \(first), of the last 10 \(last)")
     }
 }

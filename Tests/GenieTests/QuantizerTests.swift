@@ -167,14 +167,19 @@ import Tensors
         #expect(close(withoutGradients { block(f["qblock.x"]!) }, f["qblock.qdrop.out"]!, 1e-4))
     }
 
+    /// The dataflow rule gives BRECQ's units on the zoo: residual blocks, MobileNetV2's inverted residuals with or
+    /// without a residual connection, and every layer outside them.
     @Test func unitsFollowTheReferenceOrder() {
-        let r20 = reconstructionUnits(of: ModelSpec(arch: "resnet20").build())
-        #expect(r20 == ["conv1"] + (1...3).flatMap { s in (0..<3).map { "layer\(s).\($0)" } } + ["fc"])
-        let r18 = reconstructionUnits(of: ModelSpec(arch: "resnet18", inChannels: 3, imageSize: 224, mean: [0, 0, 0], std: [1, 1, 1]).build())
-        #expect(r18.count == 10)
-        let r50 = reconstructionUnits(of: ModelSpec(arch: "resnet50", inChannels: 3, imageSize: 224, mean: [0, 0, 0], std: [1, 1, 1]).build())
-        #expect(r50.count == 18)
-        let mb = reconstructionUnits(of: ModelSpec(arch: "mobilenet_v2").build())
-        #expect(mb.count == 20 && mb.first == "features.0.0" && mb.last == "classifier.1" && mb[18] == "features.18.0")
+        func units(_ spec: ModelSpec) -> [String] {
+            reconstructionUnits(of: spec.build(), input: Tensor(repeating: 0.5, shape: [1, spec.inChannels, spec.imageSize, spec.imageSize]))
+        }
+        func blocks(_ counts: [Int]) -> [String] {
+            counts.enumerated().flatMap { s, n in (0..<n).map { "layer\(s + 1).\($0)" } }
+        }
+        let imageNet = { (arch: String) in ModelSpec(arch: arch, inChannels: 3, imageSize: 64, mean: [0, 0, 0], std: [1, 1, 1]) }
+        #expect(units(ModelSpec(arch: "resnet20")) == ["conv1"] + blocks([3, 3, 3]) + ["fc"])
+        #expect(units(imageNet("resnet18")) == ["conv1"] + blocks([2, 2, 2, 2]) + ["fc"])
+        #expect(units(imageNet("resnet50")) == ["conv1"] + blocks([3, 4, 6, 3]) + ["fc"])
+        #expect(units(ModelSpec(arch: "mobilenet_v2")) == ["features.0.0"] + (1...17).map { "features.\($0)" } + ["features.18.0", "classifier.1"])
     }
 }

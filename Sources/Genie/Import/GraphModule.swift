@@ -10,13 +10,17 @@ public final class GraphModule: Module {
     /// One node: the values it reads (graph input, earlier outputs or constants) and the value it writes.
     struct Step {
         var node: String, op: String, inputs: [String], output: String
+        /// The path of the layer the step runs, if it runs one.
+        var layer: String? = nil
         var run: (GraphModule, [Tensor]) -> Tensor
     }
 
     let steps: [Step]
     let input: String, output: String
     /// For each step, the values whose last reader it is (freed after it runs).
-    private let releases: [[String]]
+    let releases: [[String]]
+    /// The scopes that run as one piece of the graph, by their first step, outermost first (`bindScopes`).
+    var spans: [Int: [Span]] = [:]
 
     init(steps: [Step], input: String, output: String) {
         self.steps = steps
@@ -30,7 +34,9 @@ public final class GraphModule: Module {
 
     /// The same graph (its steps find their layers by path, so they are shared) over a copy of the layers.
     override public func copy() -> Module {
-        GraphModule(steps: steps, input: input, output: output).adopting(self)
+        let copy = GraphModule(steps: steps, input: input, output: output).adopting(self)
+        copy.bindScopes()
+        return copy
     }
 
     /// Registers `layer` at a dotted `path`, making a plain container for each missing parent.
@@ -46,15 +52,23 @@ public final class GraphModule: Module {
 
     override public func forward(_ x: Tensor) -> Tensor {
         var values = [input: x]
-        for (step, done) in zip(steps, releases) {
-            values[step.output] = step.run(self, step.inputs.map { values[$0]! })
-            for name in done { values[name] = nil }
-        }
+        execute(steps.indices, &values, within: nil)
         return values[output]!
     }
 }
 
-/// A container of layers at a common path prefix of a graph (`layer1`, `layer1.0`); it runs nothing itself.
+/// A container of layers at a common path prefix of a graph (`layer1`, `layer1.0`). When its steps form one piece
+/// of the graph (`GraphModule.bindScopes`), calling it runs them, so that hooks and reconstruction see it as they
+/// see a zoo model's block; otherwise it runs nothing itself.
 public final class LayerScope: Module {
+    /// The graph and the path this scope runs in it.
+    weak var graph: GraphModule?
+    var path = ""
+
     override public func copy() -> Module { LayerScope(copying: self) }
+
+    override public func forward(_ x: Tensor) -> Tensor {
+        guard let graph else { preconditionFailure("layer scope '\(path)' is not one piece of its graph and cannot run alone") }
+        return graph.run(scope: path, x)
+    }
 }

@@ -88,6 +88,7 @@ struct GraphReader {
         }
         let model = GraphModule(steps: steps, input: input.name, output: output.name)
         for (path, layer) in layers { model.add(layer, at: path) }
+        model.bindScopes()
         return (model, (c, h, out[1]))
     }
 
@@ -215,9 +216,10 @@ struct GraphReader {
         }
     }
 
-    private mutating func step(_ output: String, _ inputs: [String], _ shape: [Int], _ run: @escaping (GraphModule, [Tensor]) -> Tensor) {
+    private mutating func step(_ output: String, _ inputs: [String], _ shape: [Int], layer: String? = nil,
+                               _ run: @escaping (GraphModule, [Tensor]) -> Tensor) {
         shapes[output] = shape
-        steps.append(.init(node: node.name, op: node.opType, inputs: inputs, output: output, run: run))
+        steps.append(.init(node: node.name, op: node.opType, inputs: inputs, output: output, layer: layer, run: run))
     }
 
     private mutating func elementwise(_ output: String, _ f: @escaping (Tensor) -> Tensor) throws {
@@ -236,7 +238,7 @@ struct GraphReader {
         }
         layers.append((path, layer))
         guard shape.reduce(1, *) <= Self.maxElements else { throw fail("output \(shape) is too large") }
-        step(output, [x], shape) { g, xs in g.module(at: path)!(xs[0]) }
+        step(output, [x], shape, layer: path) { g, xs in g.module(at: path)!(xs[0]) }
     }
 
     private mutating func conv(_ output: String) throws {

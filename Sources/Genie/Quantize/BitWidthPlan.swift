@@ -74,17 +74,20 @@ public struct BitWidthPlan: Sendable, Equatable, CustomStringConvertible {
 
     /// Checks every entry against the full-precision `model`: each must cover at least one quantizable
     /// layer, and activation bits need a layer whose input is quantized (the first layer reads the image).
-    /// Errors name the entry and list the model's reconstruction units.
+    /// Errors name the entry and list where the model's layers are.
     public func validate(against model: Module, arch: String) throws {
         let layers = model.namedModules().filter { isQuantizable($0.module) }.map(\.path)
         for entry in entries {
             let covered = layers.filter { self.entry(for: $0) == entry }
             guard !covered.isEmpty else {
                 let known = layers.contains { $0 == entry.name || $0.hasPrefix(entry.name + ".") }
-                let units = reconstructionUnits(of: model).joined(separator: ", ")
+                var scopes: [String] = []  // the layers' paths down to two names: the blocks of the zoo's models
+                for path in layers.map({ $0.split(separator: ".").prefix(2).joined(separator: ".") }) where !scopes.contains(path) {
+                    scopes.append(path)
+                }
                 throw BitWidthPlanError(known
                     ? "'\(entry.name)' is overridden everywhere by longer names"
-                    : "\(arch) has no layer named '\(entry.name)' (its units: \(units))")
+                    : "\(arch) has no layer named '\(entry.name)' (its layers are in \(scopes.joined(separator: ", ")))")
             }
             if entry.activationBits != nil, covered == [layers.first] {
                 throw BitWidthPlanError("'\(entry)': the input of \(entry.name) is the image, which is not quantized; give weight bits only")

@@ -36,20 +36,6 @@ public struct ReconstructionConfig: Sendable {
     }
 }
 
-/// The modules reconstructed one at a time, in BRECQ order: residual blocks, and every conv or linear
-/// layer outside a block (docs/METHOD.md, "Reconstruction units"). Returns their paths in the full-precision model.
-public func reconstructionUnits(of model: Module) -> [String] {
-    var units: [String] = []
-    for (path, m) in model.namedModules() where !path.isEmpty {
-        if units.contains(where: { path.hasPrefix($0 + ".") }) { continue }
-        let name = String(describing: type(of: m))
-        if ["BasicBlock", "Bottleneck", "InvertedResidual"].contains(name) || m is Conv2d || m is Linear {
-            units.append(path)
-        }
-    }
-    return units
-}
-
 /// Progress of one unit's reconstruction.
 public struct UnitProgress {
     public var unit: Int, units: Int, path: String
@@ -78,7 +64,7 @@ public final class Reconstructor {
         self.student = student
         self.calibration = calibration
         self.config = config
-        units = reconstructionUnits(of: teacher)
+        units = reconstructionUnits(of: teacher, input: calibration)
         teacher.setTraining(false)
         student.setTraining(false)
     }

@@ -75,7 +75,7 @@ public struct UnitReport: Codable, Sendable {
         bits = plan.description
         iterations = config.iterations
         calibrationImages = calibration.shape[0]
-        let paths = reconstructionUnits(of: fullPrecision)
+        let paths = reconstructionUnits(of: fullPrecision, input: calibration)
         let errors = Self.outputErrors(fullPrecision, quantized, units: paths, calibration: calibration)
         let layers = quantized.quantizedLayers
         units = zip(paths, errors.units).map { path, error in
