@@ -64,16 +64,10 @@ public enum GradientError: Error, CustomStringConvertible {
     }
 }
 
-/// Gradients of a one-element `loss` with respect to each tensor of `wrt`, each with that tensor's
-/// shape and layout; zeros where the loss does not depend on it. Walks only the part of the graph
-/// between `wrt` and `loss`.
-public func gradients(of loss: Tensor, wrt: [Tensor]) -> [Tensor] {
-    precondition(loss.count == 1, GradientError.notScalar(loss.shape).description)
-    for (i, t) in wrt.enumerated() { precondition(t.node != nil, GradientError.notALeaf(index: i).description) }
-    let targets = Set(wrt.map { ObjectIdentifier($0.node!) })
-    guard let root = loss.node else { return wrt.map { Tensor(repeating: 0, shape: $0.shape, layout: $0.layout) } }
-
-    // Post-order DFS (iterative: graphs of deep nets are long), marking nodes that reach a target.
+/// The nodes `root` depends on, and itself, in post-order (parents first), with whether each is a target or
+/// depends on one. Iterative: the graphs of deep nets are long.
+private func postOrder(from root: GraphNode, targets isTarget: (GraphNode) -> Bool)
+    -> (order: [GraphNode], reaches: [ObjectIdentifier: Bool]) {
     var order: [GraphNode] = []
     var reaches: [ObjectIdentifier: Bool] = [:]
     var stack: [(GraphNode, Int)] = [(root, 0)]
@@ -84,11 +78,23 @@ public func gradients(of loss: Tensor, wrt: [Tensor]) -> [Tensor] {
             stack.append((node, next + 1))
             if let p = node.parents[next], reaches[ObjectIdentifier(p)] == nil { stack.append((p, 0)) }
         } else {
-            reaches[id] = targets.contains(id)
-                || node.parents.contains { $0.map { reaches[ObjectIdentifier($0)] == true } ?? false }
+            reaches[id] = isTarget(node) || node.parents.contains { $0.map { reaches[ObjectIdentifier($0)] == true } ?? false }
             order.append(node)
         }
     }
+    return (order, reaches)
+}
+
+/// Gradients of a one-element `loss` with respect to each tensor of `wrt`, each with that tensor's
+/// shape and layout; zeros where the loss does not depend on it. Walks only the part of the graph
+/// between `wrt` and `loss`.
+public func gradients(of loss: Tensor, wrt: [Tensor]) -> [Tensor] {
+    precondition(loss.count == 1, GradientError.notScalar(loss.shape).description)
+    for (i, t) in wrt.enumerated() { precondition(t.node != nil, GradientError.notALeaf(index: i).description) }
+    let targets = Set(wrt.map { ObjectIdentifier($0.node!) })
+    guard let root = loss.node else { return wrt.map { Tensor(repeating: 0, shape: $0.shape, layout: $0.layout) } }
+
+    let (order, reaches) = postOrder(from: root) { targets.contains(ObjectIdentifier($0)) }
 
     var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): Tensor(repeating: 1, shape: loss.shape)]
     withoutGradients {
@@ -138,21 +144,8 @@ public struct RecordedGraph {
 
     public init(from input: Tensor, to output: Tensor) {
         guard let source = input.node, let sink = output.node else { values = []; parents = []; return }
-        // Post-order DFS from the output (parents first), keeping the nodes that depend on the input.
-        var order: [GraphNode] = []
-        var reaches: [ObjectIdentifier: Bool] = [:]
-        var stack: [(GraphNode, Int)] = [(sink, 0)]
-        while let (node, next) = stack.popLast() {
-            let id = ObjectIdentifier(node)
-            if next == 0 && reaches[id] != nil { continue }
-            if next < node.parents.count {
-                stack.append((node, next + 1))
-                if let p = node.parents[next], reaches[ObjectIdentifier(p)] == nil { stack.append((p, 0)) }
-            } else {
-                reaches[id] = node === source || node.parents.contains { $0.map { reaches[ObjectIdentifier($0)] == true } ?? false }
-                if reaches[id] == true { order.append(node) }
-            }
-        }
+        let (all, reaches) = postOrder(from: sink) { $0 === source }
+        let order = all.filter { reaches[ObjectIdentifier($0)] == true }
         values = order.map(ObjectIdentifier.init)
         let index = Dictionary(uniqueKeysWithValues: values.enumerated().map { ($1, $0) })
         parents = order.map { node in node.parents.compactMap { $0.flatMap { index[ObjectIdentifier($0)] } } }

@@ -7,12 +7,17 @@ import Tensors
 /// 1. Trace one forward pass on `input`. A value that every path from the input to the output passes through is
 ///    a *cut*; between two consecutive cuts the dataflow either is one op or *branches* (a residual connection,
 ///    a squeeze-excite gate).
-/// 2. The conv and linear layers of a branching span form a *block*: the outermost module holding exactly those
-///    layers (`layer1.0`, `features.3`). The blocks' shallowest depth is the network's block level (2 for
-///    torchvision's ResNets and MobileNetV2, 3 for its RegNets and MnasNet); deeper blocks are dissolved.
+/// 2. The conv and linear layers of a branching span form a *block*: the innermost module holding exactly those
+///    layers that reads the cut before the span and writes the cut closing it, or a value past it by steps
+///    without layers (`layer1.0` with the ReLU after its Add; `features.3`, not `features.3.conv`, whose output
+///    comes before the Add). The blocks' shallowest depth is the network's block level (2 for torchvision's
+///    ResNets and MobileNetV2, 3 for its RegNets and MnasNet); deeper blocks are dissolved.
 /// 3. Every other layer joins the consecutive layers that share its path down to the block level, when one
-///    module holds exactly them (MobileNetV2's `features.2`, which has no residual connection); a layer alone
-///    is its own unit (`conv1`, `fc`).
+///    module holds exactly them and runs as one (MobileNetV2's `features.2`, which has no residual connection);
+///    a layer alone is its own unit (`conv1`, `fc`).
+///
+/// Every unit is a module called once per forward pass: an imported graph's blocks are its bound scopes
+/// (`GraphModule.bindScopes`).
 ///
 /// A network without branches (VGG-like) is reconstructed layer by layer. Returns the unit paths in forward order.
 public func reconstructionUnits(of model: Module, input: Tensor) -> [String] {
