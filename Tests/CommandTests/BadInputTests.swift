@@ -50,6 +50,24 @@ func quantize(_ extra: [String], files: @escaping @Sendable (URL) throws -> Void
     }
 }
 
+/// The quantized-model file (round to nearest) of a committed ONNX export, written into `folder`.
+func quantizedGraphFile(_ name: String, in folder: URL) throws -> SafeTensors {
+    let made = try genie(["quantize", "--weights", onnxFixture(name), "--mean", "0.286", "--std", "0.353",
+                          "--method", "rtn", "--noise", "32", "--out", name + ".safetensors"], in: folder)
+    guard made.status == 0 else { throw TestFailure("genie quantize failed: \(made)") }
+    return try SafeTensors(contentsOf: folder.appendingPathComponent(name + ".safetensors"))
+}
+
+/// `genie evaluate --quantized` of the imported resnet_small's quantized-model file edited by `edit`.
+func editedQuantizedGraph(_ edit: @escaping @Sendable (inout SafeTensors, URL) throws -> Void) -> @Sendable (URL) throws -> [String] {
+    { folder in
+        var file = try quantizedGraphFile("resnet_small", in: folder)
+        try edit(&file, folder)
+        try file.write(to: folder.appendingPathComponent("q.safetensors"))
+        return ["evaluate", "--quantized", "q.safetensors"]
+    }
+}
+
 /// A calibration file holding `images` zeros of shape `shape` under `name`.
 func writeCalibration(_ shape: [Int], name: String = "images", value: Float = 0) -> @Sendable (URL) throws -> Void {
     { folder in
@@ -119,6 +137,12 @@ let badInputs: [BadInput] = [
         try file.write(to: folder.appendingPathComponent("q.safetensors"))
         return ["evaluate", "--quantized", "q.safetensors"]
     },
+    BadInput("quantized graph whose graph is damaged", says: ["q.safetensors", "its graph is not an ONNX model"],
+             editedQuantizedGraph { file, _ in file.entries["graph"] = .init(dtype: .u8, shape: [3], bytes: [0x0A, 0xFF, 0xFF]) }),
+    BadInput("quantized graph whose layers do not match its graph", says: ["q.safetensors", "names a layer that onnx does not have"],
+             editedQuantizedGraph { file, folder in  // regnet_x_small's graph in resnet_small's file
+                 file.entries["graph"] = try quantizedGraphFile("regnet_x_small", in: folder).entries["graph"]
+             }),
     BadInput("export --opset too old for per-channel weights", status: 64, says: ["--opset 12", "need opset 13"]) { _ in
         ["export", "--quantized", resnet20, "--onnx", "q.onnx", "--opset", "12"]
     },

@@ -50,6 +50,18 @@ import Tensors
         #expect(resumed.stderr.contains("resuming from"), "\(resumed)")
     }
 
+    /// An imported graph: its checkpoint records the graph, from which the resumed run rebuilds the units done.
+    @Test func reconstructionOfAnImportedGraphKilledMidUnitResumesToTheSameModel() throws {
+        let arguments = ["quantize", "--weights", onnxFixture("resnet_small"), "--mean", "0.286", "--std", "0.353", "--noise", "32",
+                         "--iterations", "40", "--wbits", "3", "--seed", "5", "--out", "q.safetensors"]
+        let resumed = try killAndResume(arguments, marker: "q.safetensors.checkpoint",
+                                        outputs: ["q.safetensors", "q.units.json", "q.units.svg"]) { folder in
+            let read = try genie(["evaluate", "--quantized", "q.safetensors"], in: folder)  // without the ONNX file
+            #expect(read.status == 0 && read.stdout.contains("onnx on fashion-mnist"), "\(read)")
+        }
+        #expect(resumed.stderr.contains("resuming from"), "\(resumed)")
+    }
+
     @Test func trainingKilledAfterAnEpochResumesToTheSameWeights() throws {
         // A tiny stand-in for Fashion-MNIST: 64 training and 32 test images.
         let data = try temporaryFolder()

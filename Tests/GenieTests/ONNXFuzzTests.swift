@@ -22,6 +22,27 @@ import Tensors
         }
         #expect(accepted > 20)
     }
+
+    /// A quantized-model file of an imported graph, its graph mutated as above (or the file as `FileFuzzTests` does).
+    @Test func quantizedGraphReaderSurvivesMutations() throws {
+        let (spec, model, x) = try quantizedGraph("resnet_small")
+        let original = try QuantizedModelFile.make(model, spec: spec, metadata: [:])
+        let graph = try Onnx_ModelProto(serializedBytes: try #require(original.entries["graph"]).bytes)
+        var fuzz = FileMutator(seed: 4)
+        var accepted = 0
+        for i in 0..<300 {
+            var file = original
+            if i % 2 == 0 {
+                let bytes = i % 6 == 0 ? fuzz.mutateBytes(original.entries["graph"]!.bytes) : try fuzz.mutate(graph).serializedBytes()
+                file.entries["graph"] = .init(dtype: .u8, shape: [bytes.count], bytes: bytes)
+            }
+            guard let read = try? SafeTensors(bytes: i % 2 == 0 ? file.serialized() : fuzz.mutate(original)),
+                  let (_, restored) = try? QuantizedModelFile.load(read, source: "fuzz") else { continue }
+            accepted += 1
+            #expect(withoutGradients { restored(x.slice(batch: 0..<1)) }.shape == [1, spec.numClasses])
+        }
+        #expect(accepted > 10)
+    }
 }
 
 /// Mutations of ONNX files, with the safetensors mutator's seeded draws.
@@ -30,9 +51,8 @@ extension FileMutator {
 
     mutating func mutate(_ model: Onnx_ModelProto) -> Onnx_ModelProto {
         var m = model
-        let nodes = m.graph.node.count
         for _ in 0...below(2) {
-            let n = below(nodes), values = m.graph.node.flatMap(\.output) + m.graph.initializer.map(\.name) + ["input", "", "x"]
+            let n = below(m.graph.node.count), values = m.graph.node.flatMap(\.output) + m.graph.initializer.map(\.name) + ["input", "", "x"]
             switch below(6) {
             case 0:
                 guard !m.graph.node[n].attribute.isEmpty else { continue }

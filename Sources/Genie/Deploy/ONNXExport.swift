@@ -30,7 +30,7 @@ public enum ONNXExport {
                               metadata: [String: String] = [:]) throws -> [UInt8] {
         try checkOpset(opset)
         let graph = ONNXGraph(opset: opset, integerBiases: integerBiases)
-        graph.readByWideWeights = Set(model.quantizedLayers.filter { ($0.layer.weightQuantizer?.bits ?? 0) > 4 }
+        graph.readByWideWeights = Set(model.quantizedLayers.filter { $0.layer.weightQuantizer.map(graph.storesWide) ?? false }
             .compactMap { $0.layer.inputQuantizer.map(ObjectIdentifier.init) })
         let logits = try graph.emit(model, "", "input")
         graph.rename(logits, to: "logits")
@@ -67,7 +67,7 @@ public enum ONNXExport {
 
 /// ONNX tensor element types (TensorProto.DataType) the exporter writes.
 public enum ONNXType: Int, Sendable {
-    case float = 1, uint8 = 2, int8 = 3, uint16 = 4, int16 = 5, int32 = 6, uint4 = 21, int4 = 22
+    case float = 1, uint8 = 2, int8 = 3, uint16 = 4, int16 = 5, int32 = 6, int64 = 7, uint4 = 21, int4 = 22
 
     /// The integers the type holds.
     public var range: ClosedRange<Int> {
@@ -79,6 +79,7 @@ public enum ONNXType: Int, Sendable {
         case .uint16: 0...65535
         case .int16: -32768...32767
         case .int32, .float: Int(Int32.min)...Int(Int32.max)
+        case .int64: Int.min...Int.max
         }
     }
 
@@ -92,6 +93,7 @@ public enum ONNXType: Int, Sendable {
         case .uint8, .int8: return values.map { UInt8(truncatingIfNeeded: $0) }
         case .uint16, .int16: return values.flatMap { UInt16(truncatingIfNeeded: $0).littleEndianBytes }
         case .int32: return values.flatMap { Int32($0).littleEndianBytes }
+        case .int64: return values.flatMap { Int64($0).littleEndianBytes }
         case .float: return values.flatMap { Float($0).bitPattern.littleEndianBytes }
         }
     }
@@ -115,13 +117,14 @@ enum ONNXAttribute {
 /// The graph under construction, written by walking the module tree.
 final class ONNXGraph {
     let opset: Int, integerBiases: Bool
-    private(set) var nodes: [Onnx_NodeProto] = []
-    private(set) var initializers: [Onnx_TensorProto] = []
+    /// The nodes and initializers so far (appended to directly by `emitSteps` only, with `unique` names).
+    var nodes: [Onnx_NodeProto] = []
+    var initializers: [Onnx_TensorProto] = []
     private var names: Set<String> = ["input", "logits"]
     /// The dequantized output for each (activation quantizer, value) already quantized.
     private var quantized: [String: String] = [:]
     private var activationIDs: [ObjectIdentifier: Int] = [:]
-    /// The activation quantizers read by a layer with more than 4-bit weights (per-layer bit widths).
+    /// The activation quantizers read by a layer whose weights are stored wider than 4 bits (`storesWide`).
     var readByWideWeights: Set<ObjectIdentifier> = []
 
     init(opset: Int, integerBiases: Bool) {
@@ -129,7 +132,8 @@ final class ONNXGraph {
         self.integerBiases = integerBiases
     }
 
-    private func unique(_ base: String) -> String {
+    /// `base`, or `base_2`, `base_3`, ... : a name no value of the graph has yet.
+    func unique(_ base: String) -> String {
         var name = base, i = 1
         while names.contains(name) { i += 1; name = "\(base)_\(i)" }
         names.insert(name)
@@ -184,6 +188,8 @@ final class ONNXGraph {
         switch m {
         case let layer as QuantizedLayer:
             return try quantizedLayer(layer, path, x)
+        case let graph as GraphModule:  // an imported graph (GraphExport.swift): its nodes, each layer emitted here
+            return try emitSteps(of: graph, x)
         case let conv as Conv2d:
             return convolution(conv, path, x, weight: floats(path + ".weight", conv.weight.value.scalars, dims: conv.weight.value.shape),
                                bias: conv.bias.map { floats(path + ".bias", $0.value.scalars, dims: [conv.outChannels]) })
@@ -295,8 +301,8 @@ final class ONNXGraph {
         activationIDs[ObjectIdentifier(aq)] = id
         let s = aq.scale!.value.item, (qn, qp) = aq.range
         // int4/uint4 only for exactly 4 bits: onnxruntime (1.32) fails to load a Clip feeding a 4-bit QuantizeLinear.
-        // Nor for an input of a layer with 8-bit weights: onnxruntime fuses the two into a QLinearConv, then refuses
-        // its mixed uint4/uint8 inputs.
+        // Nor for an input of a layer with weights stored in 8 bits or more (`storesWide`): onnxruntime fuses the two
+        // into a QLinearConv, then refuses its mixed uint4/uint8 inputs.
         let small = opset >= 21 && aq.bits == 4 && !readByWideWeights.contains(ObjectIdentifier(aq))
         let type: ONNXType = aq.signed ? (small ? .int4 : .int8) : (small ? .uint4 : .uint8)
         let name = "activation\(id)"
@@ -319,11 +325,8 @@ final class ONNXGraph {
         let shape = wq.softbits.value.shape, channels = shape[0]
         let codes = wq.codes.scalars.map { Int($0) }, zero = wq.zeroPoint.scalars.map { Int($0) }
         let scale = floats(path + ".weight_scale", wq.scale.value.scalars, dims: [channels])
-        let candidates: [ONNXType] = (opset >= 21 && wq.bits <= 4 ? [.uint4, .int4] : []) + [.uint8, .int8]
-            + (opset >= 21 ? [.uint16, .int16] : [])
-        let (low, high) = (min(codes.min()!, zero.min()!), max(codes.max()!, zero.max()!))
         let inputs: [String]
-        if let type = candidates.first(where: { $0.range.contains(low) && $0.range.contains(high) }) {
+        if let type = weightType(wq) {
             inputs = [integers(path + ".weight_quantized", type, codes, dims: shape), scale,
                       integers(path + ".weight_zero_point", type, zero, dims: [channels])]
         } else {
@@ -332,6 +335,19 @@ final class ONNXGraph {
         }
         return node("DequantizeLinear", inputs, path + ".weight", [.int("axis", 0)])
     }
+
+    /// The integer type `dequantizedWeight` stores `wq`'s codes and zero points in; nil for int32 `q − z`.
+    func weightType(_ wq: WeightQuantizer) -> ONNXType? {
+        let codes = wq.codes.scalars, zero = wq.zeroPoint.scalars
+        let (low, high) = (Int(min(codes.min()!, zero.min()!)), Int(max(codes.max()!, zero.max()!)))
+        let candidates: [ONNXType] = (opset >= 21 && wq.bits <= 4 ? [.uint4, .int4] : []) + [.uint8, .int8]
+            + (opset >= 21 ? [.uint16, .int16] : [])
+        return candidates.first { $0.range.contains(low) && $0.range.contains(high) }
+    }
+
+    /// Whether `wq` is stored wider than 4 bits: then its layer's input is not stored as int4/uint4 either
+    /// (onnxruntime fuses the pair into a QLinearConv, which refuses mixed 4- and 8-bit inputs).
+    func storesWide(_ wq: WeightQuantizer) -> Bool { weightType(wq).map { $0 != .uint4 && $0 != .int4 } ?? true }
 
     /// The bias: int32 with scale `s_a · s_w` per channel behind a quantized input (what QDQ runtimes fuse into
     /// integer convolutions; off by at most half a step of the accumulator) when `integerBiases`, float32 otherwise

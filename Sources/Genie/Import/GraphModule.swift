@@ -1,4 +1,5 @@
 import NN
+import ONNX
 import Tensors
 
 /// A network defined by a graph (an imported ONNX file): steps run in order on named values. Its layers with
@@ -7,16 +8,18 @@ import Tensors
 /// and quantization see them as in a zoo model; a step finds its layer by path each time, so replacing a layer
 /// (quantized wrappers, swing convolutions) changes what the graph runs.
 public final class GraphModule: Module {
-    /// One node: the values it reads (graph input, earlier outputs or constants) and the value it writes.
+    /// One node: the values it reads (graph input, earlier outputs or constants) and the value it writes; `layer`
+    /// is the path of the layer it runs, if it runs one.
     struct Step {
-        var node: String, op: String, inputs: [String], output: String
-        /// The path of the layer the step runs, if it runs one.
-        var layer: String? = nil
+        var node: String, op: String, inputs: [String], output: String, layer: String? = nil
         var run: (GraphModule, [Tensor]) -> Tensor
     }
 
     let steps: [Step]
     let input: String, output: String
+    /// The ONNX model the graph was read from, without its layers' parameter values (`GraphDefinition`): what a
+    /// quantized-model file records to rebuild the graph, and what the ONNX export walks.
+    var definition = Onnx_ModelProto()
     /// For each step, the values whose last reader it is (freed after it runs).
     let releases: [[String]]
     /// The scopes that run as one piece of the graph, by their first step, outermost first (`bindScopes`).
@@ -35,6 +38,7 @@ public final class GraphModule: Module {
     /// The same graph (its steps find their layers by path, so they are shared) over a copy of the layers.
     override public func copy() -> Module {
         let copy = GraphModule(steps: steps, input: input, output: output).adopting(self)
+        copy.definition = definition
         copy.bindScopes()
         return copy
     }

@@ -9,6 +9,9 @@ import Tensors
 /// Shape sub-graphs (Shape, Gather, Unsqueeze, Concat, Constant feeding Reshape) are folded at load time; every
 /// node is checked against the shapes it reads, so a damaged file is refused with an error, never run.
 public enum ONNXImport {
+    /// The architecture name of an imported graph in the files genie writes.
+    public static let arch = "onnx"
+
     /// The model of the ONNX file at `url`, with its spec: input channels and size and the class count from the
     /// graph, `mean` and `std` (the preprocessing, which ONNX does not record) as given; arch "onnx".
     public static func load(_ url: URL, mean: [Float], std: [Float]) throws -> (spec: ModelSpec, model: GraphModule) {
@@ -16,7 +19,7 @@ public enum ONNXImport {
         let bytes: Data
         do { bytes = try Data(contentsOf: url) } catch { throw GenieError("cannot read ONNX file \(source): \(error.localizedDescription)") }
         let (model, shape) = try read([UInt8](bytes), source: source)
-        let spec = ModelSpec(arch: "onnx", numClasses: shape.classes, inChannels: shape.channels, imageSize: shape.size,
+        let spec = ModelSpec(arch: arch, numClasses: shape.classes, inChannels: shape.channels, imageSize: shape.size,
                              stemStride: 1, mean: mean, std: std)
         guard mean.count == shape.channels, std.count == shape.channels else {
             throw ModelLoadError.noNormalization(path: url.relativePath, channels: shape.channels)
@@ -32,7 +35,9 @@ public enum ONNXImport {
             throw GenieError("\(source) is not an ONNX file (protobuf: \(error))")
         }
         var reader = GraphReader(source: source)
-        return try reader.read(proto.graph)
+        let read = try reader.read(proto.graph)
+        read.model.definition = GraphDefinition.stripped(proto)
+        return read
     }
 }
 

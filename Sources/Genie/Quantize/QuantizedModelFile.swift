@@ -5,15 +5,23 @@ import Tensors
 
 /// The quantized-model file (docs/FORMAT.md): a safetensors file with each quantized layer's integer weight
 /// codes (packed two per byte at 4 bits or fewer), per-channel step sizes and zero points, the activation
-/// step sizes, and the full-precision rest of the model under its PyTorch keys.
+/// step sizes, and the full-precision rest of the model under its PyTorch keys; for an imported graph, also the
+/// graph (`GraphDefinition`).
 public enum QuantizedModelFile {
     public static let format = "genie-quantized/1"
+    /// The entry holding an imported graph's definition (a serialized ONNX model, U8).
+    static let graphKey = "graph"
 
     /// Serializes a quantized model built from `spec`. Refuses, naming the layer and channel, a quantizer that
     /// `load` would refuse (`WeightQuantizer.invalidity`, a step size that is not positive and finite).
     public static func make(_ model: Module, spec: ModelSpec, metadata extra: [String: String]) throws -> SafeTensors {
         var file = SafeTensors(metadata: spec.metadata.merging(extra) { $1 })
         file.metadata["format"] = format
+        if let graph = model as? GraphModule {
+            // Serializing a message read or built here cannot fail (no required fields in proto3, no Any fields).
+            let bytes: [UInt8] = try! graph.definition.serializedBytes()
+            file.entries[graphKey] = .init(dtype: .u8, shape: [bytes.count], bytes: bytes)
+        }
         let layers = model.quantizedLayers
         var activations: [ActivationQuantizer] = []
         var table: [LayerRecord] = []
@@ -61,9 +69,17 @@ public enum QuantizedModelFile {
               let table = try? JSONDecoder().decode([LayerRecord].self, from: layersJSON) else {
             throw fail("has no valid layer table")
         }
-        let model = try spec.validated().build()
+        let model: Module
+        if let graph = file.entries[graphKey] {
+            guard graph.dtype == .u8, spec.arch == ONNXImport.arch else { throw fail("holds a graph that is not U8 bytes of arch '\(ONNXImport.arch)'") }
+            model = try GraphDefinition.model(graph.bytes, spec: spec, source: source)
+        } else if spec.arch == ONNXImport.arch {
+            throw fail("records an imported graph (arch '\(ONNXImport.arch)') but holds no '\(graphKey)' entry")
+        } else {
+            model = try spec.validated().build()
+        }
         var fp: [String: Tensor] = [:]
-        for (key, entry) in file.entries where !key.hasPrefix("activation.") && !key.contains(".weight_") {
+        for (key, entry) in file.entries where !key.hasPrefix("activation.") && !key.contains(".weight_") && key != graphKey {
             fp[key] = Tensor(shape: entry.shape, scalars: entry.floats)
         }
         var activations: [Int: ActivationQuantizer] = [:]
