@@ -192,9 +192,3 @@ extension SafeTensors.Entry {
     /// Integers stored as I32.
     public init(int32 values: [Int32], shape: [Int]) { self.init(dtype: .i32, shape: shape, bytes: LittleEndian.bytes(of: values)) }
 }
-
-extension FixedWidthInteger {
-    /// The value's bytes, least significant first (the little-endian encoding of safetensors, ONNX and protobuf),
-    /// computed from the value, not read from memory.
-    public var littleEndianBytes: [UInt8] { (0..<(Self.bitWidth / 8)).map { UInt8(truncatingIfNeeded: self >> ($0 * 8)) } }
-}
