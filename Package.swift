@@ -21,8 +21,9 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
-        // The only code that touches raw pointers: buffers, threading, oneDNN calls, loops, raw bytes (besides Data's
-        // image codecs). Only Tensors imports it (Tests/TensorsTests/RawPointerFenceTests.swift checks both).
+        // The only code that touches raw pointers: buffers, threading, oneDNN calls, loops, raw bytes, the image codecs'
+        // byte loops (besides Data's zlib wrapper). Only Tensors imports it (Tests/TensorsTests/RawPointerFenceTests.swift
+        // checks both).
         .target(name: "Kernels", dependencies: [
             "CDNNL", .product(name: "RealModule", package: "swift-numerics"),
         ]),

@@ -1,3 +1,5 @@
+import Tensors
+
 extension PNG {
     /// The facts of an IHDR chunk.
     struct Header {
@@ -116,72 +118,21 @@ extension PNG {
     /// Undoes the per-row filters. The result has a leading zero row (the "row above" the first),
     /// so row `y` starts at `(y + 1) * rowBytes`.
     static func unfilter(_ raw: [UInt8], _ h: Header, _ fail: (String) -> DataError) throws -> [UInt8] {
-        let n = h.rowBytes, bpp = h.filterStride
-        var out = [UInt8](repeating: 0, count: (h.height + 1) * n)
-        var bad: (row: Int, filter: UInt8)?
-        raw.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for y in 0..<h.height {
-                    let line = src.baseAddress! + y &* (n &+ 1)
-                    let filter = line[0], x = line + 1
-                    let row = dst.baseAddress! + (y &+ 1) &* n, up = row - n
-                    switch filter {
-                    case 0: row.update(from: x, count: n)
-                    case 1: for i in 0..<n { row[i] = x[i] &+ (i >= bpp ? row[i &- bpp] : 0) }
-                    case 2: for i in 0..<n { row[i] = x[i] &+ up[i] }
-                    case 3:
-                        for i in 0..<n {
-                            let a = i >= bpp ? UInt16(row[i &- bpp]) : 0
-                            row[i] = x[i] &+ UInt8(truncatingIfNeeded: (a &+ UInt16(up[i])) >> 1)
-                        }
-                    case 4:
-                        for i in 0..<n {
-                            let a = i >= bpp ? row[i &- bpp] : 0, c = i >= bpp ? up[i &- bpp] : 0
-                            row[i] = x[i] &+ predictor(4, a, up[i], c)
-                        }
-                    default:
-                        bad = (y, filter)
-                        return
-                    }
-                }
-            }
-        }
+        let (rows, bad) = ImageBytes.unfilterPNG(raw, height: h.height, rowBytes: h.rowBytes, filterStride: h.filterStride)
         if let bad { throw fail("is corrupt: row \(bad.row) has filter type \(bad.filter) (valid: 0 to 4)") }
-        return out
+        return rows
     }
 
     /// Turns unfiltered rows into 8-bit samples: unpacks low bit depths, scales gray to 0...255 and
     /// looks palette indices up.
     static func expand(_ rows: [UInt8], _ h: Header, palette: [UInt8], alpha: [UInt8], channels: Int,
                        _ fail: (String) -> DataError) throws -> PNGImage {
-        let n = h.rowBytes, depth = h.bitDepth
-        if h.colorType != 3 && depth == 8 {
-            return PNGImage(width: h.width, height: h.height, channels: channels, pixels: Array(rows[n...]))
+        if h.colorType != 3 && h.bitDepth == 8 {
+            return PNGImage(width: h.width, height: h.height, channels: channels, pixels: Array(rows[h.rowBytes...]))
         }
-        var out = [UInt8](repeating: 0, count: h.width * h.height * channels)
-        let entries = palette.count / 3, mask = (1 << depth) - 1, scale = 255 / mask
-        var badIndex: Int?
-        rows.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                var o = 0
-                for y in 0..<h.height {
-                    let row = src.baseAddress! + (y &+ 1) &* n
-                    for x in 0..<h.width {
-                        let bit = x &* depth
-                        let v = depth == 8 ? Int(row[x]) : Int(row[bit >> 3]) >> (8 &- depth &- (bit & 7)) & mask
-                        if h.colorType == 0 {
-                            dst[o] = UInt8(truncatingIfNeeded: v &* scale); o &+= 1
-                        } else {
-                            guard v < entries else { badIndex = v; return }
-                            dst[o] = palette[3 &* v]; dst[o &+ 1] = palette[3 &* v &+ 1]; dst[o &+ 2] = palette[3 &* v &+ 2]
-                            if channels == 4 { dst[o &+ 3] = v < alpha.count ? alpha[v] : 255 }
-                            o &+= channels
-                        }
-                    }
-                }
-            }
-        }
-        if let badIndex { throw fail("is corrupt: palette index \(badIndex) is out of range (the palette has \(entries) entries)") }
-        return PNGImage(width: h.width, height: h.height, channels: channels, pixels: out)
+        let (pixels, badIndex) = ImageBytes.expandPNG(rows, width: h.width, height: h.height, rowBytes: h.rowBytes, bitDepth: h.bitDepth,
+                                                      palette: h.colorType == 3 ? palette : [], alpha: alpha, channels: channels)
+        if let badIndex { throw fail("is corrupt: palette index \(badIndex) is out of range (the palette has \(palette.count / 3) entries)") }
+        return PNGImage(width: h.width, height: h.height, channels: channels, pixels: pixels)
     }
 }

@@ -1,3 +1,5 @@
+import Tensors
+
 /// An 8-bit image with interleaved channels: sample `c` of pixel `(y, x)` is
 /// `pixels[(y * width + x) * channels + c]`.
 public struct PNGImage: Sendable, Equatable {
@@ -29,25 +31,7 @@ public struct PNGImage: Sendable, Equatable {
     public func converted(toChannels target: Int) -> PNGImage {
         precondition(target == 1 || target == 3, "images convert to 1 or 3 channels, not \(target)")
         if target == channels { return self }
-        let n = width * height, c = channels
-        var out = [UInt8](repeating: 0, count: n * target)
-        pixels.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for i in 0..<n {
-                    let p = src.baseAddress! + i &* c
-                    if c >= 3 {  // RGB or RGBA
-                        if target == 1 {
-                            let luma = (19595 &* Int(p[0]) &+ 38470 &* Int(p[1]) &+ 7471 &* Int(p[2]) &+ 0x8000) >> 16
-                            dst[i] = UInt8(truncatingIfNeeded: luma)
-                        } else {
-                            dst[3 &* i] = p[0]; dst[3 &* i &+ 1] = p[1]; dst[3 &* i &+ 2] = p[2]
-                        }
-                    } else {  // gray or gray + alpha
-                        for k in 0..<target { dst[target &* i &+ k] = p[0] }
-                    }
-                }
-            }
-        }
+        let out = ImageBytes.convertChannels(pixels, count: width * height, from: channels, to: target)
         return PNGImage(width: width, height: height, channels: target, pixels: out)
     }
 }

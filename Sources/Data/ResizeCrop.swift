@@ -1,3 +1,5 @@
+import Tensors
+
 extension PNGImage {
     /// The image resized to `height` x `width` as PIL's `Image.resize(size, BILINEAR)` computes it (what
     /// torchvision's `Resize` does to PIL images): a triangle filter widened by the scale when shrinking
@@ -7,46 +9,16 @@ extension PNGImage {
         precondition(newHeight > 0 && newWidth > 0, "cannot resize to \(newHeight)x\(newWidth)")
         var image = self
         if newWidth != width {
-            let plan = ResamplePlan(from: width, to: newWidth), c = channels
-            var out = [UInt8](repeating: 0, count: height * newWidth * c)
-            image.pixels.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { dst in
-                    for y in 0..<height {
-                        let row = src.baseAddress! + y &* width &* c, outRow = dst.baseAddress! + y &* newWidth &* c
-                        for o in 0..<newWidth {
-                            let (first, count) = plan.bounds[o], w = plan.coefficients.baseAddress! + o &* plan.taps
-                            for k in 0..<c {
-                                var sum = ResamplePlan.half
-                                for t in 0..<count { sum &+= Int32(row[(first &+ t) &* c &+ k]) &* w[t] }
-                                outRow[o &* c &+ k] = ResamplePlan.clip(sum)
-                            }
-                        }
-                    }
-                }
-            }
-            image = PNGImage(width: newWidth, height: height, channels: c, pixels: out)
+            let plan = ResamplePlan(from: width, to: newWidth)
+            image = PNGImage(width: newWidth, height: height, channels: channels, pixels: ImageBytes.resampleRows(
+                image.pixels, height: height, width: width, channels: channels, bounds: plan.bounds,
+                coefficients: plan.coefficients, taps: plan.taps))
         }
         if newHeight != height {
-            let plan = ResamplePlan(from: height, to: newHeight), rowLength = newWidth * channels
-            var out = [UInt8](repeating: 0, count: newHeight * rowLength)
-            var sums = [Int32](repeating: 0, count: rowLength)
-            image.pixels.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { dst in
-                    sums.withUnsafeMutableBufferPointer { acc in
-                        for o in 0..<newHeight {  // whole rows at a time: contiguous, vectorizable
-                            let (first, count) = plan.bounds[o], w = plan.coefficients.baseAddress! + o &* plan.taps
-                            acc.update(repeating: ResamplePlan.half)
-                            for t in 0..<count {
-                                let row = src.baseAddress! + (first &+ t) &* rowLength, weight = w[t]
-                                for i in 0..<rowLength { acc[i] &+= Int32(row[i]) &* weight }
-                            }
-                            let outRow = dst.baseAddress! + o &* rowLength
-                            for i in 0..<rowLength { outRow[i] = ResamplePlan.clip(acc[i]) }
-                        }
-                    }
-                }
-            }
-            image = PNGImage(width: newWidth, height: newHeight, channels: channels, pixels: out)
+            let plan = ResamplePlan(from: height, to: newHeight)
+            image = PNGImage(width: newWidth, height: newHeight, channels: channels, pixels: ImageBytes.resampleColumns(
+                image.pixels, rowLength: newWidth * channels, bounds: plan.bounds,
+                coefficients: plan.coefficients, taps: plan.taps))
         }
         return image
     }
@@ -70,13 +42,12 @@ extension PNGImage {
 }
 
 /// PIL's `precompute_coeffs` and `normalize_coeffs_8bpc` for the bilinear filter along one axis.
-final class ResamplePlan {
-    static let precisionBits: Int32 = 22  // PIL's 32 - 8 - 2: sums of 8-bit samples fit an Int32
-    static let half: Int32 = 1 << (precisionBits - 1)
+struct ResamplePlan {
+    static let precisionBits = ImageBytes.resamplePrecisionBits
     /// The first source index and the count of taps of each output index.
     let bounds: [(first: Int, count: Int)]
     /// Fixed-point taps, `taps` per output index (zero past each count).
-    let coefficients: UnsafeMutableBufferPointer<Int32>
+    let coefficients: [Int32]
     let taps: Int
 
     init(from inSize: Int, to outSize: Int) {
@@ -85,8 +56,7 @@ final class ResamplePlan {
         let support = 1.0 * filterScale  // the bilinear (triangle) filter's support is 1
         let reciprocal = 1.0 / filterScale  // PIL multiplies by the reciprocal: the same rounding
         taps = Int(support.rounded(.up)) * 2 + 1
-        coefficients = .allocate(capacity: outSize * taps)
-        coefficients.initialize(repeating: 0)
+        var coefficients = [Int32](repeating: 0, count: outSize * taps)
         var bounds: [(Int, Int)] = []
         for o in 0..<outSize {
             let center = (Double(o) + 0.5) * scale
@@ -105,12 +75,6 @@ final class ResamplePlan {
             bounds.append((first, count))
         }
         self.bounds = bounds
-    }
-
-    deinit { coefficients.deallocate() }
-
-    /// PIL's `clip8`: the rounded fixed-point sum as a byte.
-    @inline(__always) static func clip(_ sum: Int32) -> UInt8 {
-        sum <= 0 ? 0 : sum >= 256 << precisionBits ? 255 : UInt8(truncatingIfNeeded: sum >> precisionBits)
+        self.coefficients = coefficients
     }
 }

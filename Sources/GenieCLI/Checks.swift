@@ -27,16 +27,6 @@ func checkWritable(_ path: String, flag: String) throws {
     unlink(probe)
 }
 
-/// Creates the folder `path` (given by `flag`) with its parents, or fails naming the flag.
-func createFolder(_ path: String, flag: String) throws -> URL {
-    let url = URL(fileURLWithPath: path)
-    do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) } catch {
-        throw GenieError("\(flag) '\(path)': cannot create the folder (a file is in the way, or no permission)")
-    }
-    try checkWritable(url.appendingPathComponent("report.json").path, flag: flag)
-    return url
-}
-
 /// The bit-width flags `quantize` and `run` share.
 struct BitWidthOptions: ParsableArguments {
     @Option(help: "Weight bits (2...8).") var wbits = 4

@@ -9,6 +9,8 @@ func inFlagWords(_ error: Error) -> Error {
     switch error {
     case ModelLoadError.noSuchFile(let path):
         return GenieError("--weights: no such file '\(path)'")
+    case let error as RunFolderError:
+        return GenieError("--out '\(error.path)': \(error.reason)")
     case let error as BitWidthPlanError:
         return ValidationError("--bits: \(error)")
     case ModelLoadError.architectureForGraph(let path):

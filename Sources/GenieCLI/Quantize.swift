@@ -13,6 +13,7 @@ struct CalibrationOptions: ParsableArguments {
     var real: Int?
     @Option(help: "Few-shot: a folder of JPEG/PNG images (flat, or one subfolder per class), all of them or --real N picked by --seed.")
     var realFolder: String?
+    /// The preprocessing of image files: those of --real-folder and, in `quantize --evaluate`, of --data.
     @OptionGroup var preprocessing: PreprocessingOptions
     @Option(help: "Baseline: this many standard-normal images.") var noise: Int?
 
@@ -20,7 +21,6 @@ struct CalibrationOptions: ParsableArguments {
     func source() throws -> (source: CalibrationSource, label: String) {
         let given = [calib != nil, real != nil || realFolder != nil, noise != nil].filter { $0 }.count
         guard given == 1 else { throw ValidationError("give exactly one of --calib FILE, --real N, --real-folder DIR [--real N], --noise N") }
-        if realFolder == nil { try preprocessing.checkUnused(without: "--real-folder") }
         if let calib { return (.distilled(URL(fileURLWithPath: calib)), "--calib '\(calib)'") }
         if let realFolder {
             return (.folder(URL(fileURLWithPath: realFolder), count: real, resize: preprocessing.resize, crop: preprocessing.crop),
@@ -57,7 +57,7 @@ struct Quantize: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Output quantized-model file; progress is kept in OUT.checkpoint until done.") var out: String
     @Flag(help: "Then measure the quantized model's top-1 on Fashion-MNIST's test set (or --data DIR).") var evaluate = false
-    @Option(help: "With --evaluate: an image folder in torchvision's ImageFolder layout to measure top-1 on.") var data: String?
+    @Option(help: "With --evaluate: an image folder in torchvision's ImageFolder layout to measure top-1 on (read with --resize/--crop, as `evaluate --data` reads it).") var data: String?
     @Flag(help: "Print one JSON object with the result.") var json = false
 
     /// The `--json` record.
@@ -73,6 +73,7 @@ struct Quantize: ParsableCommand {
         guard iterations >= 1 else { throw ValidationError("--iterations must be positive") }
         guard roundWeight >= 0, roundWeight.isFinite else { throw ValidationError("--round-weight must be finite and not negative, got \(roundWeight)") }
         guard data == nil || evaluate else { throw ValidationError("--data goes with --evaluate") }
+        if calibration.realFolder == nil && data == nil { try calibration.preprocessing.checkUnused(without: "--real-folder or --data") }
     }
 
     func run() throws {
@@ -81,7 +82,8 @@ struct Quantize: ParsableCommand {
         let plan = try bitWidths.plan(model: net, arch: spec.arch)
         let (wbits, abits) = (bitWidths.wbits, bitWidths.abits)
         let images = try calibration.load(spec: spec, seed: seed)
-        let test = try evaluate ? TestSet(data.map { .folder(URL(fileURLWithPath: $0)) } ?? .fashionMNIST, spec: spec) : nil
+        let (resize, crop) = (calibration.preprocessing.resize, calibration.preprocessing.crop)
+        let test = try evaluate ? TestSet(data.map { .folder(URL(fileURLWithPath: $0), resize: resize, crop: crop) } ?? .fashionMNIST, spec: spec) : nil
         var config = ReconstructionConfig()
         config.method = method
         config.iterations = iterations

@@ -25,7 +25,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         var run = RunConfiguration(weights: URL(fileURLWithPath: model.weights ?? Run.bundledModel),
-                                   folder: try createFolder(out, flag: "--out"), preset: preset)
+                                   folder: URL(fileURLWithPath: out), preset: preset)
         run.model = model.overrides
         (run.weightBits, run.activationBits, run.seed) = (bitWidths.wbits, bitWidths.abits, seed)
         run.budget.distillIterations = distillIterations ?? run.budget.distillIterations

@@ -49,6 +49,14 @@ public struct PoolGeometry: Sendable {
     var inPlane: Int { height * width * inner }
     var outPlane: Int { rows.count * cols.count * inner }
 
+    /// Calls `body(input offset, output offset)` of every plane, the planes split over the worker threads.
+    @inline(__always)
+    func forEachPlane(_ body: (_ input: Int, _ output: Int) -> Void) {
+        parallelChunks(planes, costPerItem: max(inPlane, outPlane) * 4) { r in
+            for plane in r { body(plane &* inPlane, plane &* outPlane) }
+        }
+    }
+
     /// Calls `body(output position, rows y0..<y1, columns x0..<x1)` for every window, row-major.
     @inline(__always)
     func forEachWindow(_ body: (Int, Int, Int, Int, Int) -> Void) {
@@ -74,14 +82,11 @@ public enum PoolingKernels {
     /// `out = max over each window` (empty windows give -inf).
     public static func max(_ x: FloatBuffer, _ out: FloatBuffer, _ g: PoolGeometry) {
         let xp = x.pointer, op = out.pointer
-        parallelChunks(g.planes, costPerItem: Swift.max(g.inPlane, g.outPlane) * 4) { r in
-            for plane in r {
-                let xb = xp + plane &* g.inPlane, ob = op + plane &* g.outPlane
-                switch g.inner {
-                case 16: maxPlane(xb, ob, g, SIMD16<Float>.self)
-                case 8: maxPlane(xb, ob, g, SIMD8<Float>.self)
-                default: maxPlane(xb, ob, g)
-                }
+        g.forEachPlane { i, o in
+            switch g.inner {
+            case 16: maxPlane(xp + i, op + o, g, SIMD16<Float>.self)
+            case 8: maxPlane(xp + i, op + o, g, SIMD8<Float>.self)
+            default: maxPlane(xp + i, op + o, g)
             }
         }
     }
@@ -120,16 +125,12 @@ public enum PoolingKernels {
     /// does (the same strict comparison as `max`); overlapping windows add up.
     public static func maxBackward(_ gy: FloatBuffer, _ x: FloatBuffer, _ dx: FloatBuffer, _ g: PoolGeometry) {
         let gp = gy.pointer, xp = x.pointer, dp = dx.pointer
-        parallelChunks(g.planes, costPerItem: Swift.max(g.inPlane, g.outPlane) * 4) { r in
-            for plane in r {
-                let xb = xp + plane &* g.inPlane, db = dp + plane &* g.inPlane
-                let gb = gp + plane &* g.outPlane
-                db.update(repeating: 0, count: g.inPlane)
-                switch g.inner {
-                case 16: maxBackwardPlane(gb, xb, db, g, SIMD16<Float>.self)
-                case 8: maxBackwardPlane(gb, xb, db, g, SIMD8<Float>.self)
-                default: maxBackwardPlane(gb, xb, db, g)
-                }
+        g.forEachPlane { i, o in
+            (dp + i).update(repeating: 0, count: g.inPlane)
+            switch g.inner {
+            case 16: maxBackwardPlane(gp + o, xp + i, dp + i, g, SIMD16<Float>.self)
+            case 8: maxBackwardPlane(gp + o, xp + i, dp + i, g, SIMD8<Float>.self)
+            default: maxBackwardPlane(gp + o, xp + i, dp + i, g)
             }
         }
     }
@@ -177,14 +178,11 @@ public enum PoolingKernels {
     /// `out = sum over each window / divisor`, where a nil divisor means the window's own size.
     public static func average(_ x: FloatBuffer, _ out: FloatBuffer, _ g: PoolGeometry, divisor: Float?) {
         let xp = x.pointer, op = out.pointer
-        parallelChunks(g.planes, costPerItem: Swift.max(g.inPlane, g.outPlane) * 4) { r in
-            for plane in r {
-                let xb = xp + plane &* g.inPlane, ob = op + plane &* g.outPlane
-                switch g.inner {
-                case 16: averagePlane(xb, ob, g, divisor, SIMD16<Float>.self)
-                case 8: averagePlane(xb, ob, g, divisor, SIMD8<Float>.self)
-                default: averagePlane(xb, ob, g, divisor)
-                }
+        g.forEachPlane { i, o in
+            switch g.inner {
+            case 16: averagePlane(xp + i, op + o, g, divisor, SIMD16<Float>.self)
+            case 8: averagePlane(xp + i, op + o, g, divisor, SIMD8<Float>.self)
+            default: averagePlane(xp + i, op + o, g, divisor)
             }
         }
     }
@@ -220,15 +218,12 @@ public enum PoolingKernels {
     /// `dx` = each window's output gradient spread evenly (`/ divisor`) over the window; overlaps add up.
     public static func averageBackward(_ gy: FloatBuffer, _ dx: FloatBuffer, _ g: PoolGeometry, divisor: Float?) {
         let gp = gy.pointer, dp = dx.pointer
-        parallelChunks(g.planes, costPerItem: Swift.max(g.inPlane, g.outPlane) * 4) { r in
-            for plane in r {
-                let db = dp + plane &* g.inPlane, gb = gp + plane &* g.outPlane
-                db.update(repeating: 0, count: g.inPlane)
-                switch g.inner {
-                case 16: averageBackwardPlane(gb, db, g, divisor, SIMD16<Float>.self)
-                case 8: averageBackwardPlane(gb, db, g, divisor, SIMD8<Float>.self)
-                default: averageBackwardPlane(gb, db, g, divisor)
-                }
+        g.forEachPlane { i, o in
+            (dp + i).update(repeating: 0, count: g.inPlane)
+            switch g.inner {
+            case 16: averageBackwardPlane(gp + o, dp + i, g, divisor, SIMD16<Float>.self)
+            case 8: averageBackwardPlane(gp + o, dp + i, g, divisor, SIMD8<Float>.self)
+            default: averageBackwardPlane(gp + o, dp + i, g, divisor)
             }
         }
     }

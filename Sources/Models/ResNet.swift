@@ -12,12 +12,7 @@ public final class BasicBlock: Module {
         register("relu", Function.relu())
         register("conv2", Conv2d(planes, planes, kernelSize: 3, padding: 1, bias: false))
         register("bn2", BatchNorm2d(planes))
-        if stride != 1 || inPlanes != planes {
-            register("downsample", Sequential([Conv2d(inPlanes, planes, kernelSize: 1, stride: stride, bias: false),
-                                               BatchNorm2d(planes)]))
-        } else {
-            register("identity", Function.identity())  // as GENIE's models: lets quantization see the shortcut
-        }
+        registerShortcut(inPlanes, planes, stride: stride)
     }
 
     private init(copying original: BasicBlock) { super.init(copying: original) }
@@ -27,8 +22,7 @@ public final class BasicBlock: Module {
     override public func forward(_ x: Tensor) -> Tensor {
         let relu = child("relu")
         let out = child("conv2")(batchNormReLU(child("bn1"), relu, child("conv1")(x)))
-        let shortcut = child(childNames.contains("downsample") ? "downsample" : "identity")(x)
-        return batchNormReLU(child("bn2"), relu, out, adding: shortcut)
+        return batchNormReLU(child("bn2"), relu, out, adding: shortcut(x))
     }
 }
 
@@ -46,12 +40,7 @@ public final class Bottleneck: Module {
         register("conv3", Conv2d(planes, out, kernelSize: 1, bias: false))
         register("bn3", BatchNorm2d(out))
         register("relu", Function.relu())
-        if stride != 1 || inPlanes != out {
-            register("downsample", Sequential([Conv2d(inPlanes, out, kernelSize: 1, stride: stride, bias: false),
-                                               BatchNorm2d(out)]))
-        } else {
-            register("identity", Function.identity())  // as GENIE's models: lets quantization see the shortcut
-        }
+        registerShortcut(inPlanes, out, stride: stride)
     }
 
     private init(copying original: Bottleneck) { super.init(copying: original) }
@@ -62,9 +51,23 @@ public final class Bottleneck: Module {
         let relu = child("relu")
         var out = batchNormReLU(child("bn1"), relu, child("conv1")(x))
         out = child("conv3")(batchNormReLU(child("bn2"), relu, child("conv2")(out)))
-        let shortcut = child(childNames.contains("downsample") ? "downsample" : "identity")(x)
-        return batchNormReLU(child("bn3"), relu, out, adding: shortcut)
+        return batchNormReLU(child("bn3"), relu, out, adding: shortcut(x))
     }
+}
+
+extension Module {
+    /// Registers a block's shortcut from `inPlanes` to `out` channels: torchvision's `downsample` (1x1 conv + BN)
+    /// when the shape changes, else an identity (as GENIE's models: lets quantization see the shortcut).
+    fileprivate func registerShortcut(_ inPlanes: Int, _ out: Int, stride: Int) {
+        if stride != 1 || inPlanes != out {
+            register("downsample", Sequential([Conv2d(inPlanes, out, kernelSize: 1, stride: stride, bias: false), BatchNorm2d(out)]))
+        } else {
+            register("identity", Function.identity())
+        }
+    }
+
+    /// The shortcut's output for the block's input `x`.
+    fileprivate func shortcut(_ x: Tensor) -> Tensor { child(childNames.contains("downsample") ? "downsample" : "identity")(x) }
 }
 
 /// ResNets with torchvision's module names: `resnet18`/`resnet50` (ImageNet stem: 7x7/2 conv and max

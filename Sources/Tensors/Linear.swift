@@ -19,17 +19,8 @@ extension Tensor {
         if let bias { parents.append(bias) }
         return out.recording(parents) { g, need in
             let g = g.converted(to: .plain)
-            var grads: [Tensor?] = [nil, nil]
-            if need[0] {  // dx = g · W
-                let dx = Tensor(uninitializedShape: [n, inputs])
-                Gemm.sgemm(transposeA: false, transposeB: false, m: n, n: inputs, k: outputs, g.buffer, w.buffer, dx.buffer)
-                grads[0] = dx
-            }
-            if need[1] {  // dW = gᵀ · x
-                let dw = Tensor(uninitializedShape: [outputs, inputs])
-                Gemm.sgemm(transposeA: true, transposeB: false, m: outputs, n: inputs, k: n, g.buffer, x.buffer, dw.buffer)
-                grads[1] = dw
-            }
+            var grads: [Tensor?] = [need[0] ? gemmProduct(g, w, m: n, n: inputs, k: outputs) : nil,  // dx = g · W
+                                    need[1] ? gemmProduct(g, x, transposeA: true, m: outputs, n: inputs, k: n) : nil]  // dW = gᵀ · x
             if need.count > 2 { grads.append(need[2] ? g.columnSums() : nil) }
             return grads
         }
@@ -41,22 +32,10 @@ extension Tensor {
                      "matmul: shapes \(shape) and \(other.shape) do not multiply")
         let m = shape[0], k = shape[1], n = other.shape[1]
         let a = converted(to: .plain), b = other.converted(to: .plain)
-        let out = Tensor(uninitializedShape: [m, n])
-        Gemm.sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a.buffer, b.buffer, out.buffer)
-        return out.recording([self, other]) { g, need in
+        return gemmProduct(a, b, m: m, n: n, k: k).recording([self, other]) { g, need in
             let g = g.converted(to: .plain)
-            var grads: [Tensor?] = [nil, nil]
-            if need[0] {  // dA = g · Bᵀ
-                let da = Tensor(uninitializedShape: [m, k])
-                Gemm.sgemm(transposeA: false, transposeB: true, m: m, n: k, k: n, g.buffer, b.buffer, da.buffer)
-                grads[0] = da
-            }
-            if need[1] {  // dB = Aᵀ · g
-                let db = Tensor(uninitializedShape: [k, n])
-                Gemm.sgemm(transposeA: true, transposeB: false, m: k, n: n, k: m, a.buffer, g.buffer, db.buffer)
-                grads[1] = db
-            }
-            return grads
+            return [need[0] ? gemmProduct(g, b, transposeB: true, m: m, n: k, k: n) : nil,  // dA = g · Bᵀ
+                    need[1] ? gemmProduct(a, g, transposeA: true, m: k, n: n, k: m) : nil]  // dB = Aᵀ · g
         }
     }
 
@@ -67,4 +46,12 @@ extension Tensor {
         Gemm.sgemm(transposeA: false, transposeB: false, m: 1, n: shape[1], k: shape[0], ones.buffer, buffer, out.buffer)
         return out
     }
+}
+
+/// The `[m, n]` product `op(a) · op(b)` of plain matrices (`op` transposes where asked), no graph.
+private func gemmProduct(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false,
+                         m: Int, n: Int, k: Int) -> Tensor {
+    let out = Tensor(uninitializedShape: [m, n])
+    Gemm.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a.buffer, b.buffer, out.buffer)
+    return out
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Kernels
 
 /// A safetensors file (the format of Hugging Face's `safetensors`): an 8-byte little-endian header
 /// length, a JSON header naming each tensor's dtype, shape and byte range, then the raw data.
@@ -66,33 +65,21 @@ public struct SafeTensors: Sendable {
             throw fail("is truncated: header length \(headerLength) runs past the end of the \(bytes.count)-byte file")
         }
         let headerEnd = 8 + Int(headerLength)
-        let json: Any
-        do { json = try JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])) } catch {
-            throw fail("has a header that is not valid JSON")
-        }
-        guard let header = json as? [String: Any] else { throw fail("has a header that is not a JSON object") }
-        var entries: [String: Entry] = [:], metadata: [String: String] = [:]
+        let header: SafeTensorsHeader
+        do { header = try JSONDecoder().decode(SafeTensorsHeader.self, from: Data(bytes[8..<headerEnd])) }
+        catch let problem as SafeTensorsHeader.Problem { throw fail(problem.reason) }
+        catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty { throw fail("has a header that is not a JSON object") }
+        catch { throw fail("has a header that is not valid JSON") }
+        var entries: [String: Entry] = [:]
         var ranges: [(Int, Int, String)] = []
         let dataCount = bytes.count - headerEnd
-        for (name, value) in header {
-            if name == "__metadata__" {
-                guard let m = value as? [String: Any], let strings = m as? [String: String] else {
-                    throw fail("has __metadata__ that is not a map of strings")
-                }
-                metadata = strings
-                continue
+        for (name, record) in header.records {
+            guard let dtype = DType(rawValue: record.dtype) else {
+                throw fail("tensor '\(name)': unsupported dtype \(record.dtype) (supported: F32, F16, BF16, I64, I32, U8, I8)")
             }
-            guard let info = value as? [String: Any] else { throw fail("tensor '\(name)': entry is not an object") }
-            guard let dtypeName = info["dtype"] as? String else { throw fail("tensor '\(name)': missing dtype") }
-            guard let dtype = DType(rawValue: dtypeName) else {
-                throw fail("tensor '\(name)': unsupported dtype \(dtypeName) (supported: F32, F16, BF16, I64, I32, U8, I8)")
-            }
-            guard let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  shape.count == (info["shape"] as? [Any])?.count, shape.allSatisfy({ $0 >= 0 }) else {
-                throw fail("tensor '\(name)': shape is not a list of non-negative integers")
-            }
-            guard let offsets = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1] else {
+            let shape = record.shape, offsets = record.dataOffsets
+            guard shape.allSatisfy({ $0 >= 0 }) else { throw fail("tensor '\(name)': shape is not a list of non-negative integers") }
+            guard offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1] else {
                 throw fail("tensor '\(name)': data_offsets is not a pair [begin, end] with begin <= end")
             }
             guard offsets[1] <= dataCount else {
@@ -101,7 +88,7 @@ public struct SafeTensors: Sendable {
             let elements = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
             let (byteCount, overflow) = elements.multipliedReportingOverflow(by: dtype.size)
             guard elements != Int.max, !overflow, byteCount == offsets[1] - offsets[0] else {
-                throw fail("tensor '\(name)': shape \(shape) of \(dtypeName) needs \(elements == Int.max || overflow ? "too many" : String(byteCount)) bytes but data_offsets \(offsets) hold \(offsets[1] - offsets[0])")
+                throw fail("tensor '\(name)': shape \(shape) of \(record.dtype) needs \(elements == Int.max || overflow ? "too many" : String(byteCount)) bytes but data_offsets \(offsets) hold \(offsets[1] - offsets[0])")
             }
             ranges.append((offsets[0], offsets[1], name))
             entries[name] = Entry(dtype: dtype, shape: shape,
@@ -111,7 +98,7 @@ public struct SafeTensors: Sendable {
         for (a, b) in zip(ranges, ranges.dropFirst()) where b.0 < a.1 {
             throw fail("tensors '\(a.2)' and '\(b.2)' have overlapping data_offsets")
         }
-        self.init(entries: entries, metadata: metadata)
+        self.init(entries: entries, metadata: header.metadata)
     }
 
     /// The named tensor as float32 (F32, F16, BF16 and integer types are converted).
@@ -131,21 +118,21 @@ public struct SafeTensors: Sendable {
     /// Stores `tensor` as F32 under `name`.
     public mutating func set(_ name: String, _ tensor: Tensor) {
         let values = tensor.scalars
-        entries[name] = Entry(dtype: .f32, shape: tensor.shape, bytes: LittleEndian.bytes(of: values))
+        entries[name] = Entry(dtype: .f32, shape: tensor.shape, bytes: [UInt8](littleEndianOf: values))
     }
 
     /// The serialized file: header sorted by name, data in the same order, header padded to 8 bytes.
     public func serialized() -> [UInt8] {
-        var header: [String: Any] = [:]
+        var records: [String: SafeTensorsHeader.Record] = [:]
         var offset = 0
         let names = entries.keys.sorted()
         for name in names {
             let e = entries[name]!
-            header[name] = ["dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [offset, offset + e.bytes.count]]
+            records[name] = .init(dtype: e.dtype.rawValue, shape: e.shape, dataOffsets: [offset, offset + e.bytes.count])
             offset += e.bytes.count
         }
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var json = [UInt8]((try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data())
+        // Strings and integers only: encoding cannot fail.
+        var json = try! SafeTensorsHeader(records: records, metadata: metadata).json()
         json += Array(repeating: UInt8(ascii: " "), count: (8 - json.count % 8) % 8)
         var out = (0..<8).map { UInt8(truncatingIfNeeded: UInt64(json.count) >> (8 * UInt64($0))) }
         out.reserveCapacity(8 + json.count + offset)
@@ -167,11 +154,11 @@ extension SafeTensors.Entry {
     public var floats: [Float] {
         let n = shape.reduce(1, *)
         switch dtype {
-        case .f32: return LittleEndian.values(bytes, count: n, as: Float.self) { $0 }
-        case .f16: return LittleEndian.values(bytes, count: n, as: UInt16.self) { Float(Float16(bitPattern: $0)) }
-        case .bf16: return LittleEndian.values(bytes, count: n, as: UInt16.self) { Float(bitPattern: UInt32($0) << 16) }
-        case .i64: return LittleEndian.values(bytes, count: n, as: Int64.self) { Float($0) }
-        case .i32: return LittleEndian.values(bytes, count: n, as: Int32.self) { Float($0) }
+        case .f32: return bytes.littleEndianValues(Float.self, count: n)
+        case .f16: return bytes.littleEndianValues(UInt16.self, count: n).map { Float(Float16(bitPattern: $0)) }
+        case .bf16: return bytes.littleEndianValues(UInt16.self, count: n).map { Float(bitPattern: UInt32($0) << 16) }
+        case .i64: return bytes.littleEndianValues(Int64.self, count: n).map { Float($0) }
+        case .i32: return bytes.littleEndianValues(Int32.self, count: n).map { Float($0) }
         case .u8: return bytes.prefix(n).map { Float($0) }
         case .i8: return bytes.prefix(n).map { Float(Int8(bitPattern: $0)) }
         }
@@ -187,14 +174,8 @@ public struct SafeTensorsError: Error, CustomStringConvertible {
 
 extension SafeTensors.Entry {
     /// Integers stored as I64.
-    public init(int64 values: [Int64], shape: [Int]) { self.init(dtype: .i64, shape: shape, bytes: LittleEndian.bytes(of: values)) }
+    public init(int64 values: [Int64], shape: [Int]) { self.init(dtype: .i64, shape: shape, bytes: [UInt8](littleEndianOf: values)) }
 
     /// Integers stored as I32.
-    public init(int32 values: [Int32], shape: [Int]) { self.init(dtype: .i32, shape: shape, bytes: LittleEndian.bytes(of: values)) }
-}
-
-extension FixedWidthInteger {
-    /// The value's bytes, least significant first (the little-endian encoding of safetensors, ONNX and protobuf),
-    /// computed from the value, not read from memory.
-    public var littleEndianBytes: [UInt8] { (0..<(Self.bitWidth / 8)).map { UInt8(truncatingIfNeeded: self >> ($0 * 8)) } }
+    public init(int32 values: [Int32], shape: [Int]) { self.init(dtype: .i32, shape: shape, bytes: [UInt8](littleEndianOf: values)) }
 }

@@ -25,6 +25,25 @@ import Tensors
         #expect(abs((json?["top1"] as? Double ?? -1) - top1) < 1e-9 && json?["images"] as? Int == 40, "\(result.stdout)")
     }
 
+    @Test func quantizeEvaluatesItsDataFolderWithTheResizeAndCropOfEvaluate() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = ["--data", fixtures.appendingPathComponent("imagefolder").path]
+        let zoom = ["--resize", "56", "--crop", "28"]  // the middle quarter of each image, twice as large
+        func top1(_ arguments: [String]) throws -> Double {
+            let result = try genie(arguments + ["--json"], in: folder)
+            try #require(result.status == 0, "\(result)")
+            let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            return try #require(json?["top1"] as? Double, "\(result.stdout)")
+        }
+        let quantized = try top1(["quantize", "--weights", resnet20, "--noise", "32", "--method", "rtn", "--out", "q.safetensors",
+                                  "--evaluate"] + data + zoom)
+        let evaluated = try top1(["evaluate", "--quantized", "q.safetensors"] + data + zoom)
+        let unzoomed = try top1(["evaluate", "--quantized", "q.safetensors"] + data)
+        try #require(evaluated != unzoomed, "the zoom must change the accuracy for this test to tell them apart")
+        #expect(quantized == evaluated)
+    }
+
     @Test func wrongNormalizationOrStemStrideWarnsAboutBatchNormStatistics() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

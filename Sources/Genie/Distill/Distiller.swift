@@ -106,7 +106,7 @@ public final class Distiller {
                 throw GenieError("the distillation loss became \(last) at iteration \(t)")
             }
             if t == 1 { initial = last }
-            // The reference keeps the images of the last forward pass, before the last update.
+            // GENIE's reference code (docs/METHOD.md) keeps the images of the last forward pass, before the last update.
             if t == config.iterations { kept = x!.detached().converted(to: .plain); progress?(t, last); break }
             latentOptimizer.step([grads[0]])
             if generator != nil { generatorOptimizer.step(Array(grads.dropFirst())) }

@@ -6,14 +6,15 @@ extension RunConfiguration {
     /// quantizes on them (GENIE-M), measures the quantized model, and writes into `folder` the images
     /// (`images.safetensors`, `images.png`), the model (`quantized.safetensors`) and the report (`report.json`,
     /// `report.md`). An interrupted run started again resumes. `log` gets a line per stage and warnings;
-    /// `quiet` silences the progress bars.
+    /// `quiet` silences the progress bars and the table of units.
     public func run(quiet: Bool = false, log: (String) -> Void = { _ in }) throws -> RunReport {
         try validate()
         let (spec, net) = try loadModel(weights: weights, overrides: model)
         try bits.validate(against: net, arch: spec.arch)
         do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
-            throw GenieError("'\(folder.relativePath)': cannot create the folder (a file is in the way, or no permission)")
+            throw RunFolderError(path: folder.relativePath)
         }
+        guard FileManager.default.isWritableFile(atPath: folder.path) else { throw RunFolderError(path: folder.relativePath) }
         let test = try TestSet(testData, spec: spec)
         let start = Date()
         log("[1/4] full-precision accuracy")
@@ -40,7 +41,7 @@ extension RunConfiguration {
             config: reconstruction, checkpoint: folder.appendingPathComponent("quantized.checkpoint"), quiet: quiet, log: log)
         try writeQuantizedModel(quantized, report: units, spec: spec, seed: seed, to: quantizedURL,
                                 replacing: folder.appendingPathComponent("quantized.checkpoint"))
-        log(units.table)
+        if !quiet { log(units.table) }
 
         log("[4/4] quantized accuracy")
         let q = try test.evaluate(quantized, quiet: quiet, log: log).accuracy
@@ -54,4 +55,16 @@ extension RunConfiguration {
         try AtomicFile.write(report.markdown, to: folder.appendingPathComponent("report.md"))
         return report
     }
+}
+
+/// The run's folder cannot be made, or made files in (a file is in the way, or no permission).
+public struct RunFolderError: Error, Equatable, CustomStringConvertible {
+    /// The folder, as the configuration gave it.
+    public let path: String
+    /// Why, without the folder's name.
+    public let reason = "cannot create the folder or write in it (a file is in the way, or no permission)"
+    public var description: String { "run folder '\(path)': \(reason)" }
+
+    /// The error for the folder `path`.
+    public init(path: String) { self.path = path }
 }
