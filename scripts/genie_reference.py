@@ -9,8 +9,8 @@ Contents
   hooks, BNS loss), DistillBatch (latents, generator, both optimizers and schedules, one step per call),
   distill(model, n_images, batch, iterations, seed, swing=True).
 - GENIE-M: WeightQuantizer, ActQuantizer (LSQ + QDrop), QuantConv2d / QuantIdentity wrappers,
-  QuantBasicBlock, RoundingRegularizer, Reconstructor (one unit, one step per call) and
-  reconstruct_block(...).
+  QuantBasicBlock (and, for torchvision's models, QuantBottleneck and QuantInvertedResidual), RoundingRegularizer,
+  Reconstructor (one unit, one step per call) and reconstruct_block(...).
 
 Conventions worth knowing when porting
 - Swing offsets: each SwingConv2d call draws ox then oy with `rng.integers(0, 3)` from one numpy Generator
@@ -114,7 +114,7 @@ def set_nontrivial_bn_stats(model, image_size=28, seed=0, n=64):
     """Gives a randomly initialised model realistic BN running statistics: cumulative batch statistics of a
     forward pass (train mode, momentum None) over n smooth random images, plus random BN affine parameters."""
     g = torch.Generator().manual_seed(seed)
-    cin = model.conv1.weight.shape[1]
+    cin = next(m for m in model.modules() if isinstance(m, nn.Conv2d)).in_channels  # the stem's
     x = torch.randn(n, cin, image_size, image_size, generator=g)
     x = F.avg_pool2d(x, 3, 1, 1)
     x = (x - x.mean()) / x.std()
@@ -181,6 +181,12 @@ class SwingConv2d(nn.Module):
         return self.conv(x)
 
 
+def replace_module(root, name, module):
+    """Puts module at root's dotted path name (e.g. "layer2.0.conv1", "features.0.0")."""
+    parent = root.get_submodule(name.rsplit(".", 1)[0]) if "." in name else root
+    setattr(parent, name.rsplit(".", 1)[-1], module)
+
+
 def sq(a, b):
     """||a - b||_F^2 / size(b, 0)."""
     return (a - b).pow(2).sum() / b.shape[0]
@@ -199,10 +205,9 @@ class DistillModel:
         if swing:
             for name, m in list(self.model.named_modules()):
                 if isinstance(m, nn.Conv2d) and tuple(m.stride) != (1, 1):
-                    parent = self.model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else self.model
                     off = None if offsets is None else tuple(offsets[len(self.swings)])
                     s = SwingConv2d(m, self.rng, off)
-                    setattr(parent, name.rsplit(".", 1)[-1], s)
+                    replace_module(self.model, name, s)
                     self.swings.append((name, s))
         self.bns = [m for m in self.model.modules() if isinstance(m, nn.BatchNorm2d)]
         self.targets = [(m.running_mean.detach().clone(), torch.sqrt(m.running_var.detach() + 1e-6)) for m in self.bns]
@@ -442,26 +447,26 @@ class QuantIdentity(nn.Module):
         return self.aq(x)
 
 
-class QuantBasicBlock(nn.Module):
-    """Quantized BasicBlock: conv1 owns the block-input quantizer, which the shortcut (Identity or downsample
-    conv) shares (one step size, a separate QDrop mask per consumer call); conv2 has its own quantizer.
-    BNs are FP, eval mode, never trained. Call order: conv1 (aq_in), conv2 (aq_mid), shortcut (aq_in again)."""
+class QuantUnit(nn.Module):
+    """What the quantized units share: the block-input activation quantizer `aq_in` (conv1's, shared with the
+    shortcut: one step size, a separate QDrop mask per consumer call), FP batch norms that stay in eval mode and
+    are never trained, and the lists of quantizers the Reconstructor optimizes."""
 
-    def __init__(self, block, w_bits=4, a_bits=4, a_bits_in=None):
+    def __init__(self, a_bits, a_bits_in=None):
         super().__init__()
-        block = copy.deepcopy(block)
         self.aq_in = ActQuantizer(a_bits_in or a_bits)
-        self.aq_mid = ActQuantizer(a_bits)
-        self.conv1 = QuantConv2d(block.conv1, w_bits, self.aq_in)
-        self.bn1 = block.bn1
-        self.conv2 = QuantConv2d(block.conv2, w_bits, self.aq_mid)
-        self.bn2 = block.bn2
-        if block.downsample is not None:
-            self.shortcut = nn.Sequential(QuantConv2d(block.downsample[0], w_bits, self.aq_in), block.downsample[1])
-        else:
-            self.shortcut = QuantIdentity(self.aq_in)
-        for p in list(self.bn1.parameters()) + list(self.bn2.parameters()):
-            p.requires_grad_(False)
+
+    def shortcut_of(self, downsample, w_bits):
+        """The shortcut reading the block input: Identity or the projection conv (+ BN), both through aq_in."""
+        if downsample is None:
+            return QuantIdentity(self.aq_in)
+        return nn.Sequential(QuantConv2d(downsample[0], w_bits, self.aq_in), downsample[1])
+
+    def freeze_batch_norms(self):
+        for m in self.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                for p in m.parameters():
+                    p.requires_grad_(False)
         self.train()
 
     def train(self, mode=True):
@@ -475,12 +480,66 @@ class QuantBasicBlock(nn.Module):
         return [m for m in self.modules() if isinstance(m, WeightQuantizer)]
 
     def act_quantizers(self):
-        return [self.aq_in, self.aq_mid]
+        return [m for m in self.modules() if isinstance(m, ActQuantizer)]
+
+
+class QuantBasicBlock(QuantUnit):
+    """Quantized BasicBlock: conv1 owns the block-input quantizer, which the shortcut (Identity or downsample
+    conv) shares; conv2 has its own quantizer. Call order: conv1 (aq_in), conv2 (aq_mid), shortcut (aq_in again)."""
+
+    def __init__(self, block, w_bits=4, a_bits=4, a_bits_in=None):
+        super().__init__(a_bits, a_bits_in)
+        block = copy.deepcopy(block)
+        self.aq_mid = ActQuantizer(a_bits)
+        self.conv1 = QuantConv2d(block.conv1, w_bits, self.aq_in)
+        self.bn1 = block.bn1
+        self.conv2 = QuantConv2d(block.conv2, w_bits, self.aq_mid)
+        self.bn2 = block.bn2
+        self.shortcut = self.shortcut_of(block.downsample, w_bits)
+        self.freeze_batch_norms()
 
     def forward(self, x):
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return F.relu(out + self.shortcut(x))
+
+
+class QuantBottleneck(QuantUnit):
+    """Quantized torchvision Bottleneck (ResNet-50): conv1 and the shortcut share the block-input quantizer; conv2
+    and conv3 have their own."""
+
+    def __init__(self, block, w_bits=4, a_bits=4, a_bits_in=None):
+        super().__init__(a_bits, a_bits_in)
+        block = copy.deepcopy(block)
+        self.conv1 = QuantConv2d(block.conv1, w_bits, self.aq_in)
+        self.conv2 = QuantConv2d(block.conv2, w_bits, ActQuantizer(a_bits))
+        self.conv3 = QuantConv2d(block.conv3, w_bits, ActQuantizer(a_bits))
+        self.bn1, self.bn2, self.bn3 = block.bn1, block.bn2, block.bn3
+        self.shortcut = self.shortcut_of(block.downsample, w_bits)
+        self.freeze_batch_norms()
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        return F.relu(self.bn3(self.conv3(out)) + self.shortcut(x))
+
+
+class QuantInvertedResidual(QuantUnit):
+    """Quantized torchvision InvertedResidual (MobileNetV2): every conv of block.conv quantized, the first through
+    the block-input quantizer, which the identity shortcut (stride 1, same channels) shares; the others own theirs."""
+
+    def __init__(self, block, w_bits=4, a_bits=4, a_bits_in=None):
+        super().__init__(a_bits, a_bits_in)
+        self.body = copy.deepcopy(block.conv)
+        convs = [(name, m) for name, m in self.body.named_modules() if isinstance(m, nn.Conv2d)]
+        for i, (name, conv) in enumerate(convs):
+            replace_module(self.body, name, QuantConv2d(conv, w_bits, self.aq_in if i == 0 else ActQuantizer(a_bits)))
+        self.shortcut = QuantIdentity(self.aq_in) if block.use_res_connect else None
+        self.freeze_batch_norms()
+
+    def forward(self, x):
+        y = self.body(x)
+        return y if self.shortcut is None else self.shortcut(x) + y
 
 
 class RoundingRegularizer:

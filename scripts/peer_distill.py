@@ -23,7 +23,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixtures  # noqa: E402
 import genie_reference as G  # noqa: E402
-from peer_bench import MALLOC_ENV, THREADS, model_with_stats  # noqa: E402
+from peer_bench import MALLOC_ENV, THREADS, Net  # noqa: E402
 
 
 def main():
@@ -48,7 +48,7 @@ def main():
         state, _ = fixtures.load(a.weights)
         model = G.resnet20_from_state(state)
     else:
-        model = model_with_stats(a.seed)
+        model = Net("resnet20", 1, 28, 10).with_stats(a.seed)
     history = []
     t0 = time.perf_counter()
     images = G.distill(model, a.images, a.batch, a.iterations, a.seed, swing=not a.no_swing,

@@ -29,6 +29,9 @@ public func peakResidentMegabytes() -> Double {
 /// Runs `workload` on `spec`'s model (random weights, BN statistics made non-trivial) with `warmup`
 /// untimed iterations, then `iterations` timed ones; returns the median.
 public func benchmark(_ workload: BenchWorkload, spec: ModelSpec, batch: Int, iterations: Int, warmup: Int = 3) throws -> BenchResult {
+    if workload == .distill && spec.imageSize % 4 != 0 {
+        throw ModelSpecError(key: "image_size", reason: "must be a multiple of 4 for the distill workload (the generator starts at a quarter of it), got \(spec.imageSize)")
+    }
     let model = spec.build(seed: 1)
     var rng = SeededGenerator(seed: 7)
     let shape = [batch, spec.inChannels, spec.imageSize, spec.imageSize]
@@ -67,9 +70,9 @@ public func benchmark(_ workload: BenchWorkload, spec: ModelSpec, batch: Int, it
         last = Date()
         _ = try distiller.distill(batch: 0, count: batch) { _, _ in tick() }
     case .reconstruct:
-        // One GENIE-M unit: the first residual block, W4A4, N = 32 x batch calibration images.
+        // One GENIE-M unit: the first block (layer1.0; features.1 in MobileNetV2), W4A4, N = 32 x batch calibration images.
         var config = ReconstructionConfig()
-        config.iterations = total
+        config.iterations = total + 1  // the first one also collects the unit's data: not timed
         let images = Tensor.randomNormal([32 * batch] + Array(shape.dropFirst()), using: &rng)
         let student = model.copy()
         try quantize(student, weightBits: 4, activationBits: 4, sample: images.slice(batch: 0..<2), seed: 0)

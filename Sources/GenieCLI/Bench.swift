@@ -18,16 +18,20 @@ struct Bench: ParsableCommand {
     var workload: Workload
     @Option(help: "loader: the image folder read (RGB, ImageNet's mean and std), compare with scripts/bench_loader.sh, which runs torchvision's loader beside it.") var data: String?
     @OptionGroup var preprocessing: PreprocessingOptions
-    @Option(help: "Architecture.") var arch = "resnet20"
+    @Option(help: "Architecture: \(ModelSpec.architectures.joined(separator: ", ")).") var arch = "resnet20"
+    @Option(help: "Input height and width (28; 224 for ImageNet-size runs; a multiple of 4 for distill).") var imageSize = 28
+    @Option(help: "Input channels (1; 3 for RGB).") var inChannels = 1
+    @Option(name: [.customLong("classes"), .customLong("num-classes")], help: "Number of classes.") var classes = 10
     @Option(name: [.customLong("batch-size"), .customLong("batch")], help: "Images per batch (default 128; 32 for reconstruct, 64 for loader; --batch is the old name).")
     var batchSize: Int?
-    @Option(help: "Timed iterations (after 3 warm-up ones).") var iterations = 10
+    @Option(help: "Timed iterations (after the warm-up ones).") var iterations = 10
+    @Option(help: "Untimed warm-up iterations first.") var warmup = 3
     @Flag(help: "Print one JSON object.") var json = false
 
     /// The `--json` record of a model workload.
     struct Record: Encodable {
-        var workload: String, arch: String, batch: Int, iterations: Int, imagesPerSecond: Double, medianMs: Double
-        var peakRssMb: Double
+        var workload: String, arch: String, imageSize: Int, inChannels: Int, classes: Int
+        var batch: Int, iterations: Int, imagesPerSecond: Double, medianMs: Double, peakRssMb: Double
     }
 
     /// The `--json` record of the loader.
@@ -46,6 +50,7 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         guard iterations >= 1 else { throw ValidationError("--iterations must be positive") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative, got \(warmup)") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
     }
 
@@ -57,15 +62,19 @@ struct Bench: ParsableCommand {
         }
         let workload = BenchWorkload(rawValue: workload.rawValue)!  // the four model workloads share their names
         let batch = batchSize ?? (workload == .reconstruct ? 32 : 128)
-        let spec = try ModelSpec(arch: arch).validated()
-        let r = try benchmark(workload, spec: spec, batch: batch, iterations: iterations)
+        // Mean and std do not change the work; the count keeps an out-of-range --in-channels for validated() to name.
+        let spec = try ModelSpec(arch: arch, numClasses: classes, inChannels: inChannels, imageSize: imageSize,
+                                 mean: Array(repeating: 0, count: max(inChannels, 0)),
+                                 std: Array(repeating: 1, count: max(inChannels, 0))).validated()
+        let r = try benchmark(workload, spec: spec, batch: batch, iterations: iterations, warmup: warmup)
         if json {
-            try printJSON(Record(workload: workload.rawValue, arch: arch, batch: batch, iterations: iterations,
-                                 imagesPerSecond: r.imagesPerSecond, medianMs: r.medianSeconds * 1000,
-                                 peakRssMb: r.peakResidentMegabytes))
+            try printJSON(Record(workload: workload.rawValue, arch: arch, imageSize: imageSize, inChannels: inChannels,
+                                 classes: classes, batch: batch, iterations: iterations, imagesPerSecond: r.imagesPerSecond,
+                                 medianMs: r.medianSeconds * 1000, peakRssMb: r.peakResidentMegabytes))
         } else {
-            print(String(format: "%@ %@ batch %d: %.1f images/s (median %.2f ms over %d iterations), peak RSS %.0f MB",
-                         workload.rawValue, arch, batch, r.imagesPerSecond, r.medianSeconds * 1000, iterations, r.peakResidentMegabytes))
+            print(String(format: "%@ %@ %dx%dx%d batch %d: %.1f images/s (median %.2f ms over %d iterations), peak RSS %.0f MB",
+                         workload.rawValue, arch, inChannels, imageSize, imageSize, batch, r.imagesPerSecond,
+                         r.medianSeconds * 1000, iterations, r.peakResidentMegabytes))
         }
     }
 

@@ -238,7 +238,7 @@ let badInputs: [BadInput] = [
 ]
 
 @Suite struct BadInputTests {
-    @Test(arguments: badInputs)
+    @Test(arguments: badInputs + benchBadInputs)
     func isRefusedWithAClearMessage(_ input: BadInput) throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
