@@ -18,14 +18,13 @@ extension Tensor {
         let s = scale.converted(to: .plain), z = zeroPoint.converted(to: .plain)
         let geometry = SoftQuantizerShape(channels: shape[0], perChannel: shape[0] == 0 ? 0 : softbits.count / shape[0],
                                           levels: levels, zeta: zeta, gamma: gamma)
-        let differentiable = isRecordingGradients && (softbits.requiresGradient || scale.requiresGradient)
-        let sigmoid = differentiable ? FloatBuffer(capacity: softbits.count) : nil
+        let sigmoid = FloatBuffer(capacity: softbits.count)  // σ(V), kept for the pullback
         let out = Tensor(uninitializedShape: shape)
         QuantizerKernels.softWeight(softbits: v.buffer, base: b.buffer, scale: s.buffer, zeroPoint: z.buffer, weight: out.buffer,
                                     sigmoid: sigmoid, shape: geometry)
         return out.recording([softbits, scale]) { g, need in
             let dv = need[0] ? Tensor(uninitializedShape: shape) : nil, ds = need[1] ? Tensor(uninitializedShape: s.shape) : nil
-            QuantizerKernels.softWeightPullback(gradient: g.converted(to: .plain).buffer, sigmoid: sigmoid!, base: b.buffer,
+            QuantizerKernels.softWeightPullback(gradient: g.converted(to: .plain).buffer, sigmoid: sigmoid, base: b.buffer,
                                                 scale: s.buffer, zeroPoint: z.buffer, softbitGradient: dv?.buffer,
                                                 scaleGradient: ds?.buffer, shape: geometry)
             return [dv, ds]
