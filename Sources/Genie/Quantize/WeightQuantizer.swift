@@ -105,22 +105,34 @@ public final class WeightQuantizer {
         let key = softbits.value
         if let hardCache, hardCache.softbits.sharesStorage(with: key) { return hardCache.integers }
         let up = Tensor(shape: softbits.value.shape, scalars: softbits.value.scalars.map { $0 >= 0 ? 1 : 0 })
-        let integers = (base + up + zeroPoint).clamped(0, Float((1 << bits) - 1))
+        let integers = (base + up + zeroPoint).clamped(0, levels)
         hardCache = (key, integers)
         return integers
     }
 
-    /// The quantized weight: soft (differentiable in s and V) or hard (differentiable in s).
+    /// The largest integer code, 2^b − 1.
+    private var levels: Float { Float((1 << bits) - 1) }
+
+    /// The quantized weight: soft (differentiable in s and V, one fused pass) or hard (differentiable in s).
     public func callAsFunction() -> Tensor {
-        let levels = Float((1 << bits) - 1)
-        let integers = soft
-            ? (base + RectifiedSigmoid.forward(softbits.value) + zeroPoint).clamped(0, levels)
-            : withoutGradients { hardIntegers() }
-        return scale.value * (integers - zeroPoint)
+        guard soft else { return scale.value * (withoutGradients { hardIntegers() } - zeroPoint) }
+        return Tensor.softQuantizedWeight(softbits: softbits.value, base: base, scale: scale.value, zeroPoint: zeroPoint,
+                                          levels: levels, zeta: RectifiedSigmoid.zeta, gamma: RectifiedSigmoid.gamma)
     }
 
-    /// AdaRound's regularizer Σ (1 − |2h(V) − 1|^β), pushing every softbit to 0 or 1.
+    /// AdaRound's regularizer Σ (1 − |2h(V) − 1|^β), pushing every softbit to 0 or 1 (value and gradient in one pass).
     public func roundingLoss(beta: Float) -> Tensor {
+        Tensor.roundingRegularizer(softbits: softbits.value, beta: beta, zeta: RectifiedSigmoid.zeta, gamma: RectifiedSigmoid.gamma)
+    }
+
+    /// The soft quantized weight composed of elementwise tensor ops: the naive twin the fused `callAsFunction` is tested
+    /// against.
+    public func composedSoftWeight() -> Tensor {
+        scale.value * ((base + RectifiedSigmoid.forward(softbits.value) + zeroPoint).clamped(0, levels) - zeroPoint)
+    }
+
+    /// `roundingLoss(beta:)` composed of elementwise tensor ops: its naive twin.
+    public func composedRoundingLoss(beta: Float) -> Tensor {
         (1 - (RectifiedSigmoid.forward(softbits.value) * 2 - 1).abs().pow(beta)).sum()
     }
 
@@ -130,7 +142,6 @@ public final class WeightQuantizer {
     /// unchanged bit for bit.
     public func scaled(by a: [Double]) -> WeightQuantizer {
         let channels = scale.value.count, shape = softbits.value.shape, perChannel = shape.reduce(1, *) / channels
-        let levels = Float((1 << bits) - 1)
         var codes = self.codes.scalars, zero = zeroPoint.scalars, step = scale.value.scalars
         for o in 0..<channels {
             let product = a[o] * Double(step[o])
