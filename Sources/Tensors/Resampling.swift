@@ -34,12 +34,13 @@ extension Tensor {
     }
 
     /// GENIE's swing shift: reflection-pad by 1, then crop `H x W` from row `1 + dy`, column `1 + dx`
-    /// (`dy`, `dx` in -1...1), in one pass without the padded tensor. Layout kept.
+    /// (`dy`, `dx` in -1...1), in one pass without the padded tensor. Layout kept. A side of one pixel is not
+    /// shifted: PyTorch's reflection pad refuses it (the reference stops), and a single pixel has nowhere to move.
     public func shiftedReflect(dy: Int, dx: Int) -> Tensor {
         precondition(rank == 4 && (-1...1).contains(dy) && (-1...1).contains(dx),
                      "shiftedReflect needs a 4-D tensor and shifts in -1...1, got \(shape), (\(dy), \(dx))")
-        precondition(shape[2] > 1 && shape[3] > 1, "shiftedReflect needs height and width above 1, got \(shape)")
         let h = shape[2], w = shape[3]
+        let (dy, dx) = (h > 1 ? dy : 0, w > 1 ? dx : 0)
         return remapped(rows: (0..<h).map { reflect($0 + dy, h) }, cols: (0..<w).map { reflect($0 + dx, w) })
     }
 

@@ -45,6 +45,13 @@ import Tensors
         #expect(x.shiftedReflect(dy: 1, dx: -1).scalars == [5, 4, 5, 2, 1, 2])
     }
 
+    /// A one-pixel side stays where it is (a ResNet-18's last strided convolution sees 1x1 maps at 16x16 inputs).
+    @Test func shiftedReflectLeavesAOnePixelSide() {
+        let x = Tensor(shape: [1, 1, 1, 3], scalars: [1, 2, 3])
+        #expect(x.shiftedReflect(dy: 1, dx: -1).scalars == [2, 1, 2])
+        #expect(Tensor(shape: [1, 2, 1, 1], scalars: [4, 5]).shiftedReflect(dy: -1, dx: 1).scalars == [4, 5])
+    }
+
     @Test mutating func shiftedReflectEqualsPadThenCrop() {
         let x = Tensor.randomNormal([2, 16, 5, 4], using: &rng)
         for layout in bothLayouts {
