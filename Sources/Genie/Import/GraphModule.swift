@@ -65,14 +65,14 @@ public final class GraphModule: Module {
 /// of the graph (`GraphModule.bindScopes`), calling it runs them, so that hooks and reconstruction see it as they
 /// see a zoo model's block; otherwise it runs nothing itself.
 public final class LayerScope: Module {
-    /// The graph and the path this scope runs in it.
+    /// The graph and the piece of it this scope runs (nil: it runs nothing).
     weak var graph: GraphModule?
-    var path = ""
+    var span: GraphModule.Span?
 
     override public func copy() -> Module { LayerScope(copying: self) }
 
     override public func forward(_ x: Tensor) -> Tensor {
-        guard let graph else { preconditionFailure("layer scope '\(path)' is not one piece of its graph and cannot run alone") }
-        return graph.run(scope: path, x)
+        guard let graph, let span else { preconditionFailure("this layer scope is not one piece of its graph and cannot run alone") }
+        return graph.run(span, x)
     }
 }

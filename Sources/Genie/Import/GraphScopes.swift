@@ -16,7 +16,7 @@ extension GraphModule {
         spans = [:]
         let scopes = steps.map { GraphModule.scope(ofNode: $0.node) }
         for (path, scope) in namedModules().compactMap({ e in (e.module as? LayerScope).map { (e.path, $0) } }) where !path.isEmpty {
-            scope.graph = nil
+            (scope.graph, scope.span) = (nil, nil)
             func inside(_ i: Int) -> Bool {
                 [steps[i].layer, scopes[i]].contains { $0.map { $0 == path || $0.hasPrefix(path + ".") } ?? false }
             }
@@ -27,9 +27,9 @@ extension GraphModule {
             let entries = Set(piece.flatMap(\.inputs)).subtracting(produced)
             let read = Set(steps[(last + 1)...].flatMap(\.inputs) + [output])
             guard entries.count == 1, !read.contains(entries.first!), produced.intersection(read) == [steps[last].output] else { continue }
-            scope.graph = self
-            scope.path = path
-            spans[first, default: []].append(Span(path: path, steps: first..<(last + 1), entry: entries.first!, exit: steps[last].output))
+            let span = Span(path: path, steps: first..<(last + 1), entry: entries.first!, exit: steps[last].output)
+            (scope.graph, scope.span) = (self, span)
+            spans[first, default: []].append(span)
         }
         for start in spans.keys { spans[start]!.sort { $0.path.count < $1.path.count } }  // outermost first
     }
@@ -65,11 +65,10 @@ extension GraphModule {
         }
     }
 
-    /// Runs the bound scope at `path` on its input `x`.
-    func run(scope path: String, _ x: Tensor) -> Tensor {
-        let span = spans.values.lazy.flatMap { $0 }.first { $0.path == path }!
+    /// Runs a bound scope's `span` on its input `x`.
+    func run(_ span: Span, _ x: Tensor) -> Tensor {
         var values = [span.entry: x]
-        execute(span.steps, &values, within: path)
+        execute(span.steps, &values, within: span.path)
         return values[span.exit]!
     }
 }
