@@ -30,10 +30,19 @@ extension GraphReader {
             let axes = try intList("axes") ?? ints(1)
             guard d.isEmpty, axes == [0] else { throw fail("only a scalar of a folded shape is unsqueezed") }
             constants[output] = .ints([1], v)
-        case "Concat" where n.input.indices.allSatisfy({ if case .ints? = known($0) { true } else { false } }):
+        case "Concat" where n.input.indices.allSatisfy({ isFoldedInts($0) }):
             let parts = try n.input.indices.map { try ints($0) }
             guard n.input.indices.allSatisfy({ known($0)!.dims.count == 1 }) else { throw fail("only 1-D folded shapes are concatenated") }
             constants[output] = .ints([parts.map(\.count).reduce(0, +)], parts.flatMap { $0 })
+        case let op where ["Add", "Sub", "Mul", "Div"].contains(op) && n.input.count == 2 && isFoldedInts(0) && isFoldedInts(1):
+            try foldArithmetic(output)
+        case "Cast" where isFoldedInts(0):  // torch casts folded sizes to int64 (`to` 7)
+            guard [6, 7].contains(int("to", 0)) else { throw fail("only casts of folded sizes to int32 or int64 are read") }
+            constants[output] = known(0)
+        case "Concat": try concat(output)
+        case "Transpose": try transpose(output)
+        case "Slice": try slice(output)
+        case "Split": try split()
         case "Conv": try conv(output)
         case "BatchNormalization": try batchNorm(output)
         case "Gemm", "MatMul": try linear(output)
@@ -68,13 +77,13 @@ extension GraphReader {
         }
     }
 
-    private mutating func step(_ output: String, _ inputs: [String], _ shape: [Int], layer: String? = nil,
+    mutating func step(_ output: String, _ inputs: [String], _ shape: [Int], layer: String? = nil,
                                _ run: @escaping (GraphModule, [Tensor]) -> Tensor) {
         shapes[output] = shape
         steps.append(.init(node: node.name, op: node.opType, inputs: inputs, output: output, layer: layer, run: run))
     }
 
-    private mutating func elementwise(_ output: String, _ f: @escaping (Tensor) -> Tensor) throws {
+    mutating func elementwise(_ output: String, _ f: @escaping (Tensor) -> Tensor) throws {
         let x = try tensor(0)
         step(output, [x.name], x.shape) { _, xs in f(xs[0]) }
     }
