@@ -31,6 +31,7 @@ BUILDS = {
         depth=16, w_0=48, w_a=36.97, w_m=2.24, group_width=24), num_classes=10),
     "mnasnet1_0": lambda: torchvision.models.mnasnet1_0(num_classes=10),
     "efficientnet_b0": lambda: torchvision.models.efficientnet_b0(num_classes=10),
+    "shufflenet_v2_x1_0": lambda: torchvision.models.shufflenet_v2_x1_0(num_classes=10),
 }
 
 
