@@ -13,7 +13,7 @@ extension GraphReader {
     /// shape. The batch size is not known at load time, so arithmetic on it is refused.
     mutating func foldArithmetic(_ output: String) throws {
         let a = try ints(0), b = try ints(1), dims = [known(0)!.dims, known(1)!.dims]
-        guard a.count == b.count || a.count == 1 || b.count == 1, !(a + b).contains(Self.batch) else {
+        guard !a.isEmpty, !b.isEmpty, a.count == b.count || a.count == 1 || b.count == 1, !(a + b).contains(Self.batch) else {
             throw fail("only arithmetic on folded sizes of one shape, or by a single value, is read (not on the batch size)")
         }
         let count = max(a.count, b.count)
@@ -35,7 +35,7 @@ extension GraphReader {
     /// refused, since the graph is checked at batch 1 and runs at any batch.
     func axis(_ value: Int, rank: Int) throws -> Int {
         let axis = value < 0 ? value + rank : value
-        guard (1..<rank).contains(axis) else { throw fail("axis \(value) is the batch axis or outside the \(rank) axes") }
+        guard axis >= 1, axis < rank else { throw fail("axis \(value) is the batch axis or outside the \(rank) axes") }
         return axis
     }
 
