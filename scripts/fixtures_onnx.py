@@ -7,7 +7,10 @@
   small: resnet_small is torchvision's ResNet (BasicBlock, [1, 1, 1, 1]) at widths 8-64, mobilenet_v2 is
   torchvision's mobilenet_v2(width_mult=0.25), regnet_x_small a RegNetX of RegNetX-600MF's design (grouped
   convolutions) at depth 6 and widths 16-64, mnasnet is torchvision's MNASNet(alpha=0.25), efficientnet_small is
-  torchvision's EfficientNet-B0 design (SiLU, squeeze-excite) at width 0.25 and depth 0.34.
+  torchvision's EfficientNet-B0 design (SiLU, squeeze-excite) at width 0.25 and depth 0.34, shufflenet_v2 is
+  torchvision's ShuffleNetV2([2, 2, 2], [8, 16, 32, 64, 128]) (channel shuffle: Reshape/Transpose, torch.chunk,
+  Concat; MaxPool in the stem), also exported at opset 17 as shufflenet_v2_opset17, and resnet_bottleneck_small is
+  torchvision's ResNet with Bottleneck blocks (resnet50's design) at [1, 1, 1, 1] and widths 8-64 (outputs x4).
 - Tests/Fixtures/onnx/logits.safetensors: `input` [4, 1, 28, 28] (standard-normal, as normalized images) and
   `<name>.logits`, PyTorch's eval-mode logits of each model on it.
 """
@@ -20,7 +23,8 @@ from torch import nn
 from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
 from torchvision.models.mnasnet import MNASNet
 from torchvision.models.regnet import BlockParams, RegNet
-from torchvision.models.resnet import BasicBlock, ResNet
+from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
+from torchvision.models.shufflenetv2 import ShuffleNetV2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixtures import FIXTURES, save  # noqa: E402
@@ -31,7 +35,7 @@ OUT = os.path.join(FIXTURES, "onnx")
 class SmallResNet(ResNet):
     """torchvision's ResNet (its forward, its layer names) with BasicBlocks at narrow widths and a 1-channel stem."""
 
-    def __init__(self, widths=(8, 16, 32, 64), layers=(1, 1, 1, 1), num_classes=10):
+    def __init__(self, widths=(8, 16, 32, 64), layers=(1, 1, 1, 1), num_classes=10, block=BasicBlock):
         nn.Module.__init__(self)
         self._norm_layer, self.dilation, self.groups, self.base_width = nn.BatchNorm2d, 1, 1, 64
         self.inplanes = widths[0]
@@ -39,12 +43,24 @@ class SmallResNet(ResNet):
         self.bn1 = nn.BatchNorm2d(widths[0])
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = self._make_layer(BasicBlock, widths[0], layers[0])
-        self.layer2 = self._make_layer(BasicBlock, widths[1], layers[1], stride=2)
-        self.layer3 = self._make_layer(BasicBlock, widths[2], layers[2], stride=2)
-        self.layer4 = self._make_layer(BasicBlock, widths[3], layers[3], stride=2)
+        self.layer1 = self._make_layer(block, widths[0], layers[0])
+        self.layer2 = self._make_layer(block, widths[1], layers[1], stride=2)
+        self.layer3 = self._make_layer(block, widths[2], layers[2], stride=2)
+        self.layer4 = self._make_layer(block, widths[3], layers[3], stride=2)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(widths[3], num_classes)
+        self.fc = nn.Linear(widths[3] * block.expansion, num_classes)
+
+
+def resnet_bottleneck_small():
+    """resnet50's design (Bottleneck blocks, outputs 4x the block width) at [1, 1, 1, 1] and widths 8-64."""
+    return SmallResNet(block=Bottleneck)
+
+
+def shufflenet_v2():
+    """torchvision's ShuffleNetV2 at narrow widths: stem 8, stages 16-64 (two blocks each), conv5 128."""
+    model = ShuffleNetV2([2, 2, 2], [8, 16, 32, 64, 128], num_classes=10)
+    model.conv1[0] = nn.Conv2d(1, 8, 3, stride=2, padding=1, bias=False)
+    return model
 
 
 def mobilenet_v2():
@@ -94,16 +110,23 @@ def main():
     x = torch.randn(4, 1, 28, 28)
     tensors = {"input": x}
     for name, build in [("resnet_small", SmallResNet), ("mobilenet_v2", mobilenet_v2),
-                        ("regnet_x_small", regnet_x_small), ("mnasnet", mnasnet), ("efficientnet_small", efficientnet_small)]:
+                        ("regnet_x_small", regnet_x_small), ("mnasnet", mnasnet), ("efficientnet_small", efficientnet_small),
+                        ("shufflenet_v2", shufflenet_v2), ("resnet_bottleneck_small", resnet_bottleneck_small)]:
         model = nontrivial_batch_norms(build())
-        path = os.path.join(OUT, name + ".onnx")
-        torch.onnx.export(model, x[:1], path, training=torch.onnx.TrainingMode.PRESERVE, opset_version=13,
-                          input_names=["input"], output_names=["logits"],
-                          dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+        export(model, x, name, opset=13)
         with torch.no_grad():
             tensors[name + ".logits"] = model(x)
-        print(f"{path}: {os.path.getsize(path)} bytes")
+        if name == "shufflenet_v2":  # the same model at opset 17, the newest torch 1.13 writes
+            export(model, x, name + "_opset17", opset=17)
     save(os.path.join(OUT, "logits.safetensors"), tensors)
+
+
+def export(model, x, name, opset):
+    path = os.path.join(OUT, name + ".onnx")
+    torch.onnx.export(model, x[:1], path, training=torch.onnx.TrainingMode.PRESERVE, opset_version=opset,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+    print(f"{path}: {os.path.getsize(path)} bytes")
 
 
 if __name__ == "__main__":

@@ -22,13 +22,53 @@ func importError(_ name: String, _ change: (inout Onnx_ModelProto) -> Void) thro
 }
 
 @Suite struct ONNXImportTests {
-    @Test(arguments: ["resnet_small", "mobilenet_v2", "regnet_x_small", "mnasnet", "efficientnet_small"])
+    @Test(arguments: ["resnet_small", "mobilenet_v2", "regnet_x_small", "mnasnet", "efficientnet_small", "shufflenet_v2",
+                      "shufflenet_v2_opset17", "resnet_bottleneck_small"])
     func torchvisionExportGivesPyTorchLogits(name: String) throws {
-        let (model, shape) = try ONNXImport.read(onnxFixture(name).bytes, source: name)
+        try expectPyTorchLogits(onnxFixture(name).bytes, of: name.replacingOccurrences(of: "_opset17", with: ""))
+    }
+
+    /// The ShuffleNet export with each torch.chunk (two `Slice` nodes of one tensor) written as one `Split`, the form
+    /// of other exporters and of `torch.split`: its sizes as an input (opset 13) or an attribute (before), or none
+    /// (equal parts).
+    @Test(arguments: ["input", "attribute", "equal"])
+    func chunkWrittenAsSplitGivesPyTorchLogits(form: String) throws {
+        var proto = try onnxFixture("shufflenet_v2").proto
+        let slices = proto.graph.node.filter { $0.opType == "Slice" }
+        let halves: [Int64] = [8, 16, 32]  // the chunked tensors of stage2.1, stage3.1 and stage4.1 have 16, 32 and 64 channels
+        #expect(slices.count == 2 * halves.count)
+        for (k, half) in halves.enumerated() {
+            let pair = [slices[2 * k], slices[2 * k + 1]]
+            var split = Onnx_NodeProto()
+            (split.opType, split.name, split.input, split.output) = ("Split", pair[0].name + "_split", [pair[0].input[0]], pair.map { $0.output[0] })
+            var axis = Onnx_AttributeProto()
+            (axis.name, axis.type, axis.i) = ("axis", .int, 1)
+            split.attribute = [axis]
+            if form == "input" {
+                var sizes = Onnx_TensorProto()
+                (sizes.name, sizes.dataType, sizes.dims, sizes.int64Data) = (split.name + ".split", 7, [2], [half, half])
+                proto.graph.initializer.append(sizes)
+                split.input.append(sizes.name)
+            } else if form == "attribute" {
+                var sizes = Onnx_AttributeProto()
+                (sizes.name, sizes.type, sizes.ints) = ("split", .ints, [half, half])
+                split.attribute.append(sizes)
+            }
+            let at = try #require(proto.graph.node.firstIndex { $0.name == pair[0].name })
+            proto.graph.node.removeAll { $0.name == pair[0].name || $0.name == pair[1].name }
+            proto.graph.node.insert(split, at: at)
+        }
+        #expect(!proto.graph.node.contains { $0.opType == "Slice" })
+        try expectPyTorchLogits(proto.serializedBytes(), of: "shufflenet_v2")
+    }
+
+    /// The model in `bytes` gives the logits PyTorch computed for fixture `name`, within 1e-3 of the largest.
+    func expectPyTorchLogits(_ bytes: [UInt8], of name: String) throws {
+        let (model, shape) = try ONNXImport.read(bytes, source: name)
         #expect(shape.channels == 1 && shape.size == 28 && shape.classes == 10)
         model.setTraining(false)
         let golden = try fixture("onnx/logits.safetensors")
-        let logits = withoutGradients { model(golden["input"]!) }, expected = golden[name + ".logits"]!
+        let logits = withoutGradients { model(golden["input"]!) }, expected = try #require(golden[name + ".logits"])
         #expect(logits.shape == expected.shape)
         let error = zip(logits.scalars, expected.scalars).map { abs($0 - $1) }.max()!
         let scale = expected.scalars.map(abs).max()!
@@ -120,6 +160,15 @@ func importError(_ name: String, _ change: (inout Onnx_ModelProto) -> Void) thro
         #expect(try units("efficientnet_small") == ["features.0.0"] + mbconv + ["features.8.0", "classifier.1"])
     }
 
+    /// ShuffleNet's blocks branch by splitting the channels (`stage2.1`) or by reading one value twice (`stage2.0`),
+    /// and join by concatenating: each block is one unit.
+    @Test func shuffleNetAndBottleneckResNetGiveTheirBlocks() throws {
+        let stages = (2...4).flatMap { s in (0..<2).map { "stage\(s).\($0)" } }
+        #expect(try units("shufflenet_v2") == ["conv1.0"] + stages + ["conv5.0", "fc"])
+        #expect(try units("shufflenet_v2_opset17") == ["conv1.0"] + stages + ["conv5.0", "fc"])
+        #expect(try units("resnet_bottleneck_small") == ["conv1", "layer1.0", "layer2.0", "layer3.0", "layer4.0", "fc"])
+    }
+
     @Test func nodeNamesGiveTheModulePathPyTorchRecorded() {
         #expect(GraphModule.scope(ofNode: "/features/features.3/conv/conv.0/conv.0.0/Conv") == "features.3.conv.0.0")
         #expect(GraphModule.scope(ofNode: "/trunk_output/block1/block1-0/f/a/a.0/Conv") == "trunk_output.block1.block1-0.f.a.0")
@@ -137,7 +186,7 @@ func importError(_ name: String, _ change: (inout Onnx_ModelProto) -> Void) thro
     }
 
     /// A block called alone computes what it computes inside the whole graph.
-    @Test(arguments: ["resnet_small", "mobilenet_v2", "efficientnet_small"])
+    @Test(arguments: ["resnet_small", "mobilenet_v2", "efficientnet_small", "shufflenet_v2", "resnet_bottleneck_small"])
     func blockCalledAloneGivesWhatTheGraphComputes(name: String) throws {
         let (model, _) = try ONNXImport.read(onnxFixture(name).bytes, source: name)
         let x = try #require(fixture("onnx/logits.safetensors")["input"]).slice(batch: 0..<4)
