@@ -34,9 +34,11 @@ public enum ONNXImport {
         do { proto = try Onnx_ModelProto(serializedBytes: bytes) } catch {
             throw GenieError("\(source) is not an ONNX file (protobuf: \(error))")
         }
+        var model = proto
+        model.graph = ShortcutIdentities.inserted(into: proto.graph)
         var reader = GraphReader(source: source)
-        let read = try reader.read(proto.graph)
-        read.model.definition = GraphDefinition.stripped(proto)
+        let read = try reader.read(model.graph)
+        read.model.definition = GraphDefinition.stripped(model)
         return read
     }
 }
