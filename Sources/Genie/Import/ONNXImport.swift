@@ -28,7 +28,9 @@ public enum ONNXImport {
         return (spec, model)
     }
 
-    /// The model in the ONNX bytes (errors name `source`) and its input `[channels, size, size]` and class count.
+    /// The model in the ONNX bytes (errors name `source`) and its input `[channels, size, size]` and class count. Its
+    /// residual additions read their skip input through the zoo's shortcut identities (`ShortcutIdentities`), and
+    /// its definition is the graph so rewritten.
     public static func read(_ bytes: [UInt8], source: String) throws -> (model: GraphModule, shape: (channels: Int, size: Int, classes: Int)) {
         let proto: Onnx_ModelProto
         do { proto = try Onnx_ModelProto(serializedBytes: bytes) } catch {
