@@ -14,6 +14,7 @@ models=(
     "models/mobilenet_v2.safetensors 4x4:13 2x4:21"
     "Tests/Fixtures/onnx/mnasnet.onnx 4x4:13 2x4:21"
     "Tests/Fixtures/onnx/shufflenet_v2.onnx 4x4:13 2x4:21"
+    "Tests/Fixtures/onnx/mobilenet_v2.onnx 4x4:13"
 )
 
 genie=.build/release/genie

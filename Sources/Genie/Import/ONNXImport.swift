@@ -28,15 +28,19 @@ public enum ONNXImport {
         return (spec, model)
     }
 
-    /// The model in the ONNX bytes (errors name `source`) and its input `[channels, size, size]` and class count.
+    /// The model in the ONNX bytes (errors name `source`) and its input `[channels, size, size]` and class count. Its
+    /// residual additions read their skip input through the zoo's shortcut identities (`ShortcutIdentities`), and
+    /// its definition is the graph so rewritten.
     public static func read(_ bytes: [UInt8], source: String) throws -> (model: GraphModule, shape: (channels: Int, size: Int, classes: Int)) {
         let proto: Onnx_ModelProto
         do { proto = try Onnx_ModelProto(serializedBytes: bytes) } catch {
             throw GenieError("\(source) is not an ONNX file (protobuf: \(error))")
         }
+        var model = proto
+        model.graph = ShortcutIdentities.inserted(into: proto.graph)
         var reader = GraphReader(source: source)
-        let read = try reader.read(proto.graph)
-        read.model.definition = GraphDefinition.stripped(proto)
+        let read = try reader.read(model.graph)
+        read.model.definition = GraphDefinition.stripped(model)
         return read
     }
 }

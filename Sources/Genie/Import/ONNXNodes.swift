@@ -71,6 +71,9 @@ extension GraphReader {
         case "Reshape": try reshape(output)
         case "Identity" where known(0) != nil:  // PyTorch writes one initializer for equal ones, the others Identity of it
             constants[output] = known(0)
+        case "Identity" where ShortcutIdentities.isShortcut(n):  // a residual block's skip connection, quantized as the zoo's
+            let x = try tensor(0)
+            try layerStep(output, x.name, x.shape, path: GraphModule.scope(ofNode: n.name)!, Function.identity())
         case "Identity", "Dropout": try elementwise(output) { $0 }
         default:
             throw GenieError("\(source): node '\(n.name)' has op \(n.opType), which genie does not import yet (docs/ONNX.md lists the ops it reads)")
@@ -94,6 +97,11 @@ extension GraphReader {
         if path.isEmpty || path.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty) {
             path = weight.replacingOccurrences(of: ".", with: "_")
         }
+        try layerStep(output, x, shape, path: path, layer)
+    }
+
+    /// Adds `layer` at `path` as the step's module.
+    private mutating func layerStep(_ output: String, _ x: String, _ shape: [Int], path: String, _ layer: Module) throws {
         guard !layers.contains(where: { $0.path == path || $0.path.hasPrefix(path + ".") || path.hasPrefix($0.path + ".") }) else {
             throw fail("its layer '\(path)' clashes with another layer's name (shared weights are not read)")
         }
