@@ -30,7 +30,7 @@ quantize() {  # row file, flags...: prints the quantized model's top-1
   $genie evaluate --quantized "$out" --json | top1
 }
 
-rows=("full precision" "rtn (GENIE-D data)" "GENIE-M on noise" "GENIE-M on pixels (ZeroQ-style)"
+rows=("full precision" "rtn (GENIE-D data)" "GENIE-M on noise" "GENIE-M on pixels (ZeroQ)"
       "GENIE-M on GENIE-D without swing" "GENIE-M on GENIE-D (zero-shot GENIE)" "brecq on GENIE-D"
       "GENIE-M on $images real images (few-shot)")
 declare -A cell

@@ -86,6 +86,13 @@ Quantized block (METHOD.md) = model.layer2.0 (4 -> 8 channels, stride 2, 1x1 pro
   qblock.qdrop.mask{0,1,2}  QDrop masks (1: quantized value taken, p = 0.5) of the activation-quantizer calls in
                            order: conv1 (aq_in) [4,4,8,8], conv2 (aq_mid) [4,8,4,4], downsample (aq_in) [4,4,8,8].
   qblock.qdrop.out, qblock.qdrop.loss, qblock.qdrop.grad.*   out_soft, loss and its gradients with those masks.
+
+ZeroQ (the pixels method; zeroq_loss ports ZeroQ's code), tiny model, images bns.images:
+  zeroq.loss []         the loss (per-image statistics of every BN's input and of the images).
+  zeroq.grad [4,1,8,8]  d loss / d images.
+  zeroq.losses [5]      5 steps of ZeroQ's optimizer from bns.images (Adam lr 0.5, ReduceLROnPlateau patience 100,
+                        min_lr 1e-4): the loss before each update.
+  zeroq.images [4,1,8,8] the pixels after the 5th update (ZeroQ keeps them after the last update).
 """
 import os
 import sys
@@ -127,6 +134,32 @@ def bns_values(model, x, offsets):
     loss, l_in = dm.loss(x, parts=True)
     (grad,) = torch.autograd.grad(loss, x)
     return loss.detach(), l_in.detach(), grad
+
+
+def zeroq_loss(model, x, eps=1e-6):
+    """ZeroQ's distillation loss (amirgholami/ZeroQ, classification/distill_data.py, getDistilData): the outputs of
+    the first as many convolutions as there are batch norms, paired in module order, matched per image (mean and
+    sqrt(var + eps) over H x W) to the batch norms' running statistics, plus the same on the input against 0 and 1;
+    own_loss(A, B) = ||A - B||^2 / B.size(0)."""
+    def own_loss(a, b):
+        return (a - b).norm() ** 2 / b.size(0)
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    stats = [(m.running_mean.detach().flatten(), torch.sqrt(m.running_var + eps).detach().flatten()) for m in bns]
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)][:len(bns)]
+    outputs = {}
+    handles = [c.register_forward_hook(lambda mod, inp, o: outputs.__setitem__(mod, o)) for c in convs]
+    model.eval()(x)
+    for h in handles:
+        h.remove()
+    mean_loss, std_loss = 0, 0
+    for (bn_mean, bn_std), c in zip(stats, convs):
+        o = outputs[c].reshape(x.size(0), outputs[c].size(1), -1)
+        mean_loss += own_loss(bn_mean, o.mean(dim=2))
+        std_loss += own_loss(bn_std, torch.sqrt(o.var(dim=2) + eps))
+    flat = x.reshape(x.size(0), x.size(1), -1)
+    mean_loss += own_loss(torch.zeros(1, x.size(1), dtype=x.dtype), flat.mean(dim=2))
+    std_loss += own_loss(torch.ones(1, x.size(1), dtype=x.dtype), torch.sqrt(flat.var(dim=2) + eps))
+    return mean_loss + std_loss
 
 
 def main():
@@ -305,6 +338,25 @@ def main():
         out[f"qblock.qdrop.grad.{n}.s"] = grads[i].flatten()
         out[f"qblock.qdrop.grad.{n}.V"] = grads[3 + i]
     out["qblock.qdrop.grad.aq_in.s"], out["qblock.qdrop.grad.aq_mid.s"] = grads[6].reshape(()), grads[7].reshape(())
+
+    # ZeroQ (the pixels method) on the tiny model, from the images of bns.images
+    zx = out["bns.images"].double().requires_grad_(True)
+    zloss = zeroq_loss(tiny_model().double(), zx)
+    (zgrad,) = torch.autograd.grad(zloss, zx)
+    out["zeroq.loss"], out["zeroq.grad"] = zloss.detach(), zgrad
+    zmodel, zx = tiny_model().double(), out["bns.images"].double().clone().requires_grad_(True)
+    opt = torch.optim.Adam([zx], lr=0.5)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, min_lr=1e-4, patience=100)
+    losses = []
+    for _ in range(5):
+        opt.zero_grad()
+        zloss = zeroq_loss(zmodel, zx)
+        zloss.backward()
+        opt.step()
+        plateau.step(zloss.item())
+        losses.append(zloss.item())
+    out["zeroq.losses"] = torch.tensor(losses, dtype=torch.float64)
+    out["zeroq.images"] = zx.detach()
 
     save(OUT, out, {"source": "scripts/fixtures_genie.py", "torch": torch.__version__})
     print(f"wrote {OUT}: {len(out)} tensors, {os.path.getsize(OUT)} bytes")

@@ -20,8 +20,9 @@ struct Distill: ParsableCommand {
     @Option(help: "Iterations per batch.") var iterations = 4000
     @Option(help: "Output file (safetensors); a PNG grid is written beside it.") var out: String
     @Option(help: "Random seed.") var seed: UInt64 = 0
-    @Option(help: "genie (generator + latents), pixels (optimize pixels, ZeroQ-style) or noise.") var method = DistillMethod.genie
-    @Flag(help: "Turn swing convolution off (ablation).") var noSwing = false
+    @Option(help: "genie (generator + latents, genie's defaults), genie-paper (GENIE-D exactly as the paper sets it up: swing on every strided convolution, latent lr 0.1, generator lr 0.01), pixels (ZeroQ: optimize the pixels, per-image statistics, no swing) or noise.")
+    var method = DistillMethod.genie
+    @Flag(help: "Turn swing convolution off (ablation of --method genie).") var noSwing = false
     @Option(help: "Distill only every M-th batch starting at K (K/M); also read from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with GENIE_SHARDS.")
     var shard: String?
     @Flag(help: "Print one JSON object with the result.") var json = false
@@ -41,18 +42,20 @@ struct Distill: ParsableCommand {
         guard images >= 1 else { throw ValidationError("--images must be at least 1, got \(images)") }
         guard batchSize >= 2 else { throw ValidationError("--batch-size must be at least 2 (batch statistics need two images)") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
+        guard !(noSwing && method == .geniePaper) else {
+            throw ValidationError("--no-swing: genie-paper fixes swing convolution on, as the paper has it; use --method genie --no-swing")
+        }
     }
 
     func run() throws {
         let shard = try parsedShard()
         try checkWritable(out, flag: "--out")
         let (spec, net) = try model.load()
-        var config = DistillConfig()
-        config.method = method
+        var config = DistillConfig(method: method)
         config.batchSize = batchSize
         config.iterations = iterations
         config.seed = seed
-        config.swing = !noSwing
+        config.swing = config.swing && !noSwing
         let url = URL(fileURLWithPath: out)
         // A job array started again: a shard whose file is finished with these settings has nothing to do.
         let partial = URL(fileURLWithPath: out + ".partial")

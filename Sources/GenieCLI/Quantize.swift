@@ -50,10 +50,11 @@ struct Quantize: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var calibration: CalibrationOptions
     @OptionGroup var bitWidths: BitWidthOptions
-    @Option(help: "genie (joint step size and softbits), brecq (fixed step size) or rtn (round to nearest).")
+    @Option(help: "genie (joint step size and softbits, genie's defaults), genie-paper (GENIE exactly as the paper sets it up: rounding weight 1, 20% warm-up, beta 20 to 2, QDrop 0.5, learning rates 1e-4/4e-5/1e-3), brecq (BRECQ: fixed step size, rounding weight 0.01, no QDrop) or rtn (round to nearest).")
     var method = QuantMethod.genie
     @Option(help: "Reconstruction iterations per unit.") var iterations = 20_000
-    @Option(help: "Rounding-regularizer weight lambda.") var roundWeight: Float = 1
+    @Option(help: "Rounding-regularizer weight lambda (default: the method's, 1 for genie, 0.01 for brecq; genie-paper fixes it).")
+    var roundWeight: Float?
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Output quantized-model file; progress is kept in OUT.checkpoint until done.") var out: String
     @Flag(help: "Then measure the quantized model's top-1 on Fashion-MNIST's test set (or --data DIR).") var evaluate = false
@@ -71,7 +72,10 @@ struct Quantize: ParsableCommand {
 
     func validate() throws {
         guard iterations >= 1 else { throw ValidationError("--iterations must be positive") }
-        guard roundWeight >= 0, roundWeight.isFinite else { throw ValidationError("--round-weight must be finite and not negative, got \(roundWeight)") }
+        if let roundWeight {
+            guard roundWeight >= 0, roundWeight.isFinite else { throw ValidationError("--round-weight must be finite and not negative, got \(roundWeight)") }
+            guard method != .geniePaper else { throw ValidationError("--round-weight: genie-paper fixes the rounding weight at the paper's 1; use --method genie to change it") }
+        }
         guard data == nil || evaluate else { throw ValidationError("--data goes with --evaluate") }
         if calibration.realFolder == nil && data == nil { try calibration.preprocessing.checkUnused(without: "--real-folder or --data") }
     }
@@ -84,10 +88,9 @@ struct Quantize: ParsableCommand {
         let images = try calibration.load(spec: spec, seed: seed)
         let (resize, crop) = (calibration.preprocessing.resize, calibration.preprocessing.crop)
         let test = try evaluate ? TestSet(data.map { .folder(URL(fileURLWithPath: $0), resize: resize, crop: crop) } ?? .fashionMNIST, spec: spec) : nil
-        var config = ReconstructionConfig()
-        config.method = method
+        var config = ReconstructionConfig(method: method)
         config.iterations = iterations
-        config.roundingWeight = roundWeight
+        config.roundingWeight = roundWeight ?? config.roundingWeight
         config.seed = seed
         let start = Date()
         let checkpoint = URL(fileURLWithPath: out + ".checkpoint")

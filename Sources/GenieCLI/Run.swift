@@ -12,6 +12,8 @@ struct Run: ParsableCommand {
     @OptionGroup var bitWidths: BitWidthOptions
     @Option(help: "quick (256 images, 500 distillation and 1000 reconstruction iterations: 6-11 minutes for ResNet-20 on 2 cores) or paper (GENIE's budget: 1024 images, 4000 and 20,000 iterations: many hours).")
     var preset = Preset.quick
+    @Option(help: "genie (genie's defaults), genie-paper (GENIE-D and GENIE-M exactly as the paper sets them up), brecq or rtn (ablations on GENIE-D images); see `genie quantize --help`.")
+    var method = QuantMethod.genie
     @Option(help: "Distillation iterations per batch (default: the preset's).") var distillIterations: Int?
     @Option(help: "Reconstruction iterations per unit (default: the preset's).") var iterations: Int?
     @Option(help: "Run folder (images, grid, quantized model, report).") var out = "runs/genie"
@@ -27,7 +29,7 @@ struct Run: ParsableCommand {
         var run = RunConfiguration(weights: URL(fileURLWithPath: model.weights ?? Run.bundledModel),
                                    folder: URL(fileURLWithPath: out), preset: preset)
         run.model = model.overrides
-        (run.weightBits, run.activationBits, run.seed) = (bitWidths.wbits, bitWidths.abits, seed)
+        (run.weightBits, run.activationBits, run.seed, run.method) = (bitWidths.wbits, bitWidths.abits, seed, method)
         run.budget.distillIterations = distillIterations ?? run.budget.distillIterations
         run.budget.reconstructionIterations = iterations ?? run.budget.reconstructionIterations
         run.testData = try test.testData()
@@ -36,8 +38,8 @@ struct Run: ParsableCommand {
         if json {
             try printJSON(report)
         } else {
-            print(String(format: "%@ W%dA%d (zero-shot GENIE, preset %@): full precision %.2f%%, quantized %.2f%% (%.0f s); see %@/report.md",
-                         report.arch, report.wbits, report.abits, preset.rawValue, report.fpTop1, report.quantTop1, report.seconds, out))
+            print(String(format: "%@ W%dA%d (zero-shot %@, preset %@): full precision %.2f%%, quantized %.2f%% (%.0f s); see %@/report.md",
+                         report.arch, report.wbits, report.abits, method.rawValue, preset.rawValue, report.fpTop1, report.quantTop1, report.seconds, out))
         }
     }
 

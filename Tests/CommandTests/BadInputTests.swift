@@ -160,8 +160,13 @@ let badInputs: [BadInput] = [
         ["run", "--weights", resnet20, "--wbits", "1", "--out", "run"]
     },
     // Named choices.
-    BadInput("--method that GENIE-M does not know", status: 64, says: ["'fast' is invalid for '--method <method>'", "'genie', 'brecq' or 'rtn'"],
+    BadInput("--method that GENIE-M does not know", status: 64, says: ["'fast' is invalid for '--method <method>'", "'genie', 'genie-paper', 'brecq' or 'rtn'"],
              quantize(["--method", "fast", "--noise", "32"])),
+    BadInput("--round-weight with --method genie-paper", status: 64, says: ["--round-weight", "genie-paper fixes the rounding weight", "--method genie"],
+             quantize(["--method", "genie-paper", "--round-weight", "0.01", "--noise", "32"])),
+    BadInput("--no-swing with --method genie-paper", status: 64, says: ["--no-swing", "genie-paper fixes swing convolution on", "--method genie --no-swing"]) { _ in
+        ["distill", "--weights", resnet20, "--method", "genie-paper", "--no-swing", "--images", "2", "--out", "i.safetensors"]
+    },
     BadInput("--preset that genie run does not know", status: 64, says: ["'huge' is invalid for '--preset <preset>'", "'quick' and 'paper'"]) { _ in
         ["run", "--preset", "huge"]
     },

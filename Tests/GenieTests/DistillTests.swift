@@ -105,6 +105,46 @@ func close(_ a: Tensor, _ b: Tensor, _ tolerance: Float = 1e-4) -> Bool {
         #expect(close(batch.images, f["distill.images"]!, 1e-3))
     }
 
+    @Test func zeroQLossAndGradientMatchZeroQsCode() throws {
+        let f = try fixture("genie.safetensors")
+        let model = try tinyModel(f)
+        let loss = try BNSLoss(model: model, statistics: .perImage)
+        let x = f["bns.images"]!.requiringGradient()
+        let value = loss(images: x, model: model)
+        #expect(close(value, f["zeroq.loss"]!))
+        #expect(close(gradients(of: value, wrt: [x])[0], f["zeroq.grad"]!, 1e-3))
+    }
+
+    @Test func pixelsMethodFollowsZeroQsTrajectory() throws {
+        let f = try fixture("genie.safetensors")
+        var config = DistillConfig(method: .pixels)
+        config.iterations = 5
+        let distiller = try Distiller(model: try tinyModel(f), imageShape: [1, 8, 8], config: config)
+        var losses: [Float] = []
+        let batch = try distiller.distill(pixels: f["bns.images"]!) { _, loss in losses.append(loss) }
+        #expect(close(Tensor(shape: [losses.count], scalars: losses), f["zeroq.losses"]!, 1e-4))
+        #expect(close(batch.images, f["zeroq.images"]!, 1e-4))
+    }
+
+    /// GENIE-D as the paper sets it up (the reference code's effective values), written out: changing genie's
+    /// defaults must not change these.
+    @Test func geniePaperDistillationKeepsThePapersSettings() {
+        let paper = DistillConfig(method: .geniePaper)
+        #expect(paper.method == .geniePaper && paper.swing && paper.statistics == .batch)
+        #expect(paper.latentLearningRate == 0.1 && paper.generatorLearningRate == 0.01 && paper.latentDimension == 256)
+    }
+
+    /// Each distillation method's row: genie is the paper's today; pixels is ZeroQ (no swing, per-image
+    /// statistics, Adam 0.5 on the pixels); noise optimizes nothing.
+    @Test func eachDistillationMethodHasItsOwnSettings() {
+        let genie = DistillConfig(), paper = DistillConfig(method: .geniePaper)
+        #expect(genie.method == .genie && genie.swing == paper.swing && genie.statistics == paper.statistics)
+        #expect(genie.latentLearningRate == paper.latentLearningRate && genie.generatorLearningRate == paper.generatorLearningRate)
+        let zeroQ = DistillConfig(method: .pixels)
+        #expect(!zeroQ.swing && zeroQ.statistics == .perImage && zeroQ.latentLearningRate == 0.5)
+        #expect(!DistillConfig(method: .noise).swing)
+    }
+
     @Test func modelWithoutBatchNormIsRejected() {
         let model = Sequential([Conv2d(1, 4, kernelSize: 3), Function.relu()])
         #expect(throws: GenieError.self) { try BNSLoss(model: model) }

@@ -18,8 +18,7 @@ func randomTrainedResNet20(seed: UInt64) -> (ModelSpec, Module) {
 
 /// A cheap distillation (noise images, batches of 2) for tests of files and resuming.
 func noiseDistillConfig() -> DistillConfig {
-    var config = DistillConfig()
-    config.method = .noise
+    var config = DistillConfig(method: .noise)
     config.batchSize = 2
     return config
 }
@@ -74,8 +73,7 @@ func temporaryDirectory() throws -> URL {
         let (spec, model) = randomTrainedResNet20(seed: 2)
         var rng = SeededGenerator(seed: 3)
         let calibration = Tensor.randomNormal([32, 1, 28, 28], using: &rng)
-        var config = ReconstructionConfig()
-        config.method = method
+        var config = ReconstructionConfig(method: method)
         config.iterations = 4
         let quantized = try quantizeModel(spec: spec, model: model, calibration: calibration, weightBits: 2,
                                           activationBits: 4, config: config, checkpoint: nil, quiet: true)

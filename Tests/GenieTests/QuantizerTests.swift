@@ -167,6 +167,59 @@ import Tensors
         #expect(close(withoutGradients { block(f["qblock.x"]!) }, f["qblock.qdrop.out"]!, 1e-4))
     }
 
+    /// GENIE-M as the paper sets it up (its reference code's values), written out: changing genie's defaults must
+    /// not change these.
+    @Test func geniePaperReconstructionKeepsThePapersSettings() {
+        let paper = ReconstructionConfig(method: .geniePaper)
+        #expect(paper.method == .geniePaper && paper.learnsWeightScales && paper.iterations == 20_000)
+        #expect(paper.weightScaleLearningRate == 1e-4 && paper.activationScaleLearningRate == 4e-5 && paper.softbitLearningRate == 1e-3)
+        #expect(paper.roundingWeight == 1 && paper.warmup == 0.2 && paper.betaStart == 20 && paper.betaEnd == 2)
+        #expect(paper.dropProbability == 0.5)
+    }
+
+    /// Each reconstruction method's row: genie is the paper's today; brecq is BRECQ's (step sizes fixed, rounding
+    /// weight 0.01, no QDrop, the same regularizer schedule and softbit rate).
+    @Test func eachQuantMethodHasItsOwnSettings() {
+        let genie = ReconstructionConfig(), paper = ReconstructionConfig(method: .geniePaper)
+        #expect(genie.method == .genie && genie.learnsWeightScales && genie.roundingWeight == paper.roundingWeight)
+        #expect(genie.weightScaleLearningRate == paper.weightScaleLearningRate && genie.activationScaleLearningRate == paper.activationScaleLearningRate)
+        #expect(genie.softbitLearningRate == paper.softbitLearningRate && genie.dropProbability == paper.dropProbability)
+        #expect(genie.warmup == paper.warmup && genie.betaStart == paper.betaStart && genie.betaEnd == paper.betaEnd)
+        let brecq = ReconstructionConfig(method: .brecq)
+        #expect(!brecq.learnsWeightScales && brecq.roundingWeight == 0.01 && brecq.dropProbability == 0)
+        #expect(brecq.softbitLearningRate == 1e-3 && brecq.warmup == 0.2 && brecq.betaStart == 20 && brecq.betaEnd == 2)
+        #expect(!ReconstructionConfig(method: .rtn).learnsWeightScales)
+    }
+
+    @Test func brecqKeepsTheInitialWeightStepSizesWhereGenieLearnsThem() throws {
+        let (_, model) = randomTrainedResNet20(seed: 4)
+        var rng = SeededGenerator(seed: 9)
+        let calibration = Tensor.randomNormal([32, 1, 28, 28], using: &rng)
+        for method in [QuantMethod.brecq, .genie] {
+            var config = ReconstructionConfig(method: method)
+            config.iterations = 3
+            let student = model.copy()
+            try quantize(student, weightBits: 4, activationBits: 4, sample: calibration.slice(batch: 0..<2), seed: 0)
+            let r = try Reconstructor(teacher: model, student: student, calibration: calibration, config: config)
+            let layers = student.module(at: "layer1.0")!.quantizedLayers.map(\.layer)
+            let scales = { layers.compactMap { $0.weightQuantizer?.scale.value.scalars } }  // the shortcut has none
+            let before = scales()
+            try r.reconstruct(unit: r.units.firstIndex(of: "layer1.0")!) { _ in }
+            #expect(before.count == 2 && (scales() == before) == (method == .brecq), "\(method)")
+            #expect(layers.compactMap(\.inputQuantizer).allSatisfy { $0.dropProbability == config.dropProbability })
+        }
+    }
+
+    @Test func anActivationQuantizerWithoutDropQuantizesEveryElementWhileTraining() throws {
+        let f = try fixture("genie.safetensors")
+        let q = ActivationQuantizer(bits: 4, scale: f["aq.step"]!.item, signed: true)
+        let x = f["aq.signed.x"]!, hard = q(x)
+        (q.training, q.dropProbability) = (true, 0)
+        #expect(maxAbsDifference(q(x), hard) == 0)
+        q.dropProbability = 0.5
+        #expect(maxAbsDifference(q(x), hard) > 0)
+    }
+
     /// The dataflow rule gives BRECQ's units on the zoo: residual blocks, MobileNetV2's inverted residuals with or
     /// without a residual connection, and every layer outside them.
     @Test func unitsFollowTheReferenceOrder() {

@@ -6,13 +6,26 @@ import Tensors
 ///
 /// `L = sq(0, m0) + sq(1, s0) + Σ_l sq(μ_l, m_l) + sq(σ_l, s_l)` with `sq(a, b) = ||a - b||² / size(b, 0)`,
 /// `σ_l = sqrt(running_var + 1e-6)`, unbiased standard deviations, all layers weighted 1.
+///
+/// With `.perImage` statistics it is ZeroQ's loss instead: every image's own statistics over `(H, W)` against the
+/// running statistics (docs/METHOD.md, "Baselines: pixels and noise").
 public final class BNSLoss {
+    /// Whose statistics are matched to the stored ones.
+    public enum Statistics: Sendable {
+        /// The batch's, per channel over `(N, H, W)` (GENIE).
+        case batch
+        /// Each image's, per channel over `(H, W)`, with `sqrt(var + 1e-6)` as the standard deviation (ZeroQ's code).
+        case perImage
+    }
+
+    public let statistics: Statistics
     private let targets: [(mean: Tensor, std: Tensor)]
     private var captured: [Int: Tensor] = [:]
     private var hookIDs: [(Module, Int)] = []
 
     /// Hooks every `BatchNorm2d` of `model` (which must be in eval mode so that its running statistics are used).
-    public init(model: Module) throws {
+    public init(model: Module, statistics: Statistics = .batch) throws {
+        self.statistics = statistics
         let norms = model.namedModules().compactMap { $0.module as? BatchNorm2d }
         guard !norms.isEmpty else { throw GenieError("the model has no batch-norm layers, so GENIE-D has no statistics to match") }
         var targets: [(Tensor, Tensor)] = []
@@ -36,8 +49,12 @@ public final class BNSLoss {
         captured.removeAll(keepingCapacity: true)
         _ = model(images)
         precondition(captured.count == targets.count, "not every batch-norm layer ran in the forward pass")
-        var loss = Self.imageTerm(images)
+        var loss = statistics == .batch ? Self.imageTerm(images) : Self.perImageTerm(images, mean: Tensor(0), std: Tensor(1))
         for (i, target) in targets.enumerated() {
+            guard statistics == .batch else {
+                loss = loss + Self.perImageTerm(captured[i]!, mean: target.mean, std: target.std)
+                continue
+            }
             let (m, s) = captured[i]!.channelMoments(unbiased: true)
             let c = Float(target.mean.count)
             loss = loss + (m - target.mean).squared().sum() / c + (s - target.std).squared().sum() / c
@@ -52,5 +69,14 @@ public final class BNSLoss {
         let batch = Float(images.shape[0])
         let (m0, s0) = images.spatialMoments(unbiased: true)
         return m0.squared().sum() / batch + (s0 - 1).squared().sum() / batch
+    }
+
+    /// ZeroQ's term for one layer: each image's per-channel mean and `sqrt(var + 1e-6)` over its positions
+    /// (unbiased variance) against `mean` and `std`, `sq(mean, m) + sq(std, s)` summed over images and channels
+    /// and divided by the batch size.
+    static func perImageTerm(_ x: Tensor, mean: Tensor, std: Tensor) -> Tensor {
+        let batch = Float(x.shape[0])
+        let (m, s) = x.spatialMoments(unbiased: true)
+        return (m - mean).squared().sum() / batch + ((s.squared() + 1e-6).sqrt() - std).squared().sum() / batch
     }
 }

@@ -75,7 +75,7 @@ public func distillImages(spec: ModelSpec, model: Module, total: Int, config: Di
     guard total >= 1 else { throw GenieError("a distillation needs at least 1 image, got \(total)") }
     guard config.batchSize >= 2 else { throw GenieError("the batch size must be at least 2 (batch statistics need two images), got \(config.batchSize)") }
     guard config.iterations >= 1 else { throw GenieError("the iterations per batch must be at least 1, got \(config.iterations)") }
-    if config.method == .genie && spec.imageSize % 4 != 0 {
+    if [.genie, .geniePaper].contains(config.method) && spec.imageSize % 4 != 0 {
         throw GenieError("the GENIE generator starts at image size / 4 and doubles twice, so it cannot reach \(spec.imageSize)x\(spec.imageSize); use an image size divisible by 4 or the pixels method")
     }
     let distiller = try Distiller(model: model, imageShape: [spec.inChannels, spec.imageSize, spec.imageSize],

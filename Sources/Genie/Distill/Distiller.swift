@@ -1,30 +1,52 @@
 import NN
 import Tensors
 
-/// How calibration images are made.
+/// How calibration images are made. Each method's settings are one row of `DistillConfig(method:)`.
 public enum DistillMethod: String, CaseIterable, Sendable {
-    /// GENIE-D: a generator and per-image latents optimized together on the BNS loss.
+    /// GENIE-D with genie's default settings (today the paper's).
     case genie
-    /// ZeroQ-style baseline: the pixels themselves optimized on the same loss.
+    /// GENIE-D exactly as the paper and its reference code set it up (swing on every strided convolution); kept as
+    /// it is when genie's defaults change.
+    case geniePaper = "genie-paper"
+    /// ZeroQ: the pixels themselves optimized so that each image's statistics match the batch norms', no swing.
     case pixels
     /// No distillation: standard-normal images.
     case noise
 }
 
-/// Settings of a distillation run (defaults: GENIE's; docs/METHOD.md, "Latents, optimizers and schedules").
+/// Settings of a distillation run (docs/METHOD.md, "Latents, optimizers and schedules" and "Method settings").
 public struct DistillConfig: Sendable {
-    public var method: DistillMethod = .genie
+    public private(set) var method: DistillMethod
     public var batchSize = 128
     public var iterations = 4000
     public var seed: UInt64 = 0
-    public var swing = true
+    /// Swing convolution in every strided convolution of the distillation copy.
+    public var swing: Bool
+    /// Whose statistics the loss matches: the batch's (GENIE) or each image's (ZeroQ).
+    public var statistics: BNSLoss.Statistics
     public var latentDimension = 256
     /// Adam lr of the latents (and of the pixels for `.pixels`), with ReduceLROnPlateau.
-    public var latentLearningRate: Float = 0.1
+    public var latentLearningRate: Float
     /// Adam lr of the generator, decayed x0.95 every 100 iterations.
-    public var generatorLearningRate: Float = 0.01
+    public var generatorLearningRate: Float
 
-    public init() {}
+    /// GENIE-D with genie's default settings.
+    public init() { self.init(method: .genie) }
+
+    /// `method`'s settings, one row per method: the one place each method's defaults are set.
+    public init(method: DistillMethod) {
+        switch method {
+        case .geniePaper:  // GENIE's reference code, its effective learning rates (latents 0.1, generator 0.01)
+            (swing, statistics, latentLearningRate, generatorLearningRate) = (true, .batch, 0.1, 0.01)
+        case .genie:  // the paper's settings until measurement picks others
+            self = DistillConfig(method: .geniePaper)
+        case .pixels:  // ZeroQ's code (distill_data.py): Adam 0.5 on the pixels, per-image statistics, no swing
+            (swing, statistics, latentLearningRate, generatorLearningRate) = (false, .perImage, 0.5, 0)
+        case .noise:  // nothing is optimized; the loss of the images is only recorded
+            (swing, statistics, latentLearningRate, generatorLearningRate) = (false, .batch, 0, 0)
+        }
+        self.method = method
+    }
 }
 
 /// The result of distilling one batch.
@@ -51,7 +73,7 @@ public final class Distiller {
         let swung = config.swing ? SwingConv2d.install(in: copy, seed: config.seed) : []
         self.swingLayers = swung.map { copy.module(at: $0) as! SwingConv2d }
         self.model = copy
-        self.loss = try BNSLoss(model: copy)
+        self.loss = try BNSLoss(model: copy, statistics: config.statistics)
         self.imageShape = imageShape
         self.config = config
     }
@@ -67,9 +89,10 @@ public final class Distiller {
             let l = withoutGradients { loss(images: images, model: model).item }
             return DistilledBatch(images: images, initialLoss: l, finalLoss: l)
         case .pixels:
-            let pixels = Parameter(Tensor.randomNormal(shape, using: &rng))
-            return try optimize(latents: pixels, generator: nil, progress: progress) { pixels.value }
-        case .genie:
+            // ZeroQ's code starts from (U{0..254} - 127.5) / 5418.75: uniform noise within ±0.024, not N(0, 1).
+            return try distill(pixels: (Tensor.randomUniform(shape, upper: 255, using: &rng).floored() - 127.5) / 5418.75,
+                               progress: progress)
+        case .genie, .geniePaper:
             let generator = Generator(latentDimension: config.latentDimension, imageSize: imageShape[1],
                                       channels: imageShape[0], seed: rng.next())
             return try distill(latents: Tensor.randomNormal([count, config.latentDimension], using: &rng),
@@ -82,6 +105,12 @@ public final class Distiller {
     public func distill(latents: Tensor, generator: Generator, progress: ((Int, Float) -> Void)? = nil) throws -> DistilledBatch {
         let z = Parameter(latents)
         return try optimize(latents: z, generator: generator, progress: progress) { generator(z.value) }
+    }
+
+    /// ZeroQ from given starting images: the pixels themselves optimized for `config.iterations` iterations.
+    public func distill(pixels: Tensor, progress: ((Int, Float) -> Void)? = nil) throws -> DistilledBatch {
+        let x = Parameter(pixels)
+        return try optimize(latents: x, generator: nil, progress: progress) { x.value }
     }
 
     private func optimize(latents: Parameter, generator: Generator?, progress: ((Int, Float) -> Void)?,
@@ -106,14 +135,15 @@ public final class Distiller {
                 throw GenieError("the distillation loss became \(last) at iteration \(t)")
             }
             if t == 1 { initial = last }
-            // GENIE's reference code (docs/METHOD.md) keeps the images of the last forward pass, before the last update.
-            if t == config.iterations { kept = x!.detached().converted(to: .plain); progress?(t, last); break }
+            // GENIE's reference code (docs/METHOD.md) keeps the images of the last forward pass, before the last update;
+            // ZeroQ's keeps its pixels after their last update (below the loop).
+            if t == config.iterations && generator != nil { kept = x!.detached().converted(to: .plain); progress?(t, last); break }
             latentOptimizer.step([grads[0]])
             if generator != nil { generatorOptimizer.step(Array(grads.dropFirst())) }
             plateau.step(metric: last)
             if t % 100 == 0 { decay.step() }
             progress?(t, last)
         }
-        return DistilledBatch(images: kept!, initialLoss: initial, finalLoss: last)
+        return DistilledBatch(images: kept ?? images().detached().converted(to: .plain), initialLoss: initial, finalLoss: last)
     }
 }

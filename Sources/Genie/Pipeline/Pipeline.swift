@@ -21,7 +21,7 @@ extension RunConfiguration {
         let fp = try test.evaluate(net, quiet: quiet, log: log).accuracy
 
         log("[2/4] GENIE-D: distilling \(budget.images) images, \(budget.distillIterations) iterations per batch")
-        var distill = DistillConfig()
+        var distill = DistillConfig(method: method == .geniePaper ? .geniePaper : .genie)
         distill.iterations = budget.distillIterations
         distill.seed = seed
         let set = try distillImages(spec: spec, model: net, total: budget.images, config: distill, shard: .whole,
@@ -31,8 +31,8 @@ extension RunConfiguration {
                                     to: folder.appendingPathComponent("images.safetensors"))
         }
 
-        log("[3/4] GENIE-M: W\(weightBits)A\(activationBits), \(budget.reconstructionIterations) iterations per unit")
-        var reconstruction = ReconstructionConfig()
+        log("[3/4] GENIE-M (\(method.rawValue)): W\(weightBits)A\(activationBits), \(budget.reconstructionIterations) iterations per unit")
+        var reconstruction = ReconstructionConfig(method: method)
         reconstruction.iterations = budget.reconstructionIterations
         reconstruction.seed = seed
         let quantizedURL = folder.appendingPathComponent("quantized.safetensors")

@@ -45,6 +45,9 @@ public struct RunConfiguration: Sendable {
     /// The budget's name in reports; `budget` starts as its budget.
     public var preset: Preset
     public var budget: Budget
+    /// The GENIE-M method; `.geniePaper` distills with GENIE-D's paper settings too (`DistillMethod.geniePaper`),
+    /// every other method with genie's GENIE-D.
+    public var method = QuantMethod.genie
     /// The seed of distillation and reconstruction: equal seeds give equal files.
     public var seed: UInt64 = 0
     /// The folder the run writes: images, their grid, the quantized model, the report (made if missing).

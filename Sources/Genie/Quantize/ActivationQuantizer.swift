@@ -3,7 +3,7 @@ import Tensors
 
 /// GENIE-M's activation quantizer (docs/METHOD.md, "The activation quantizer"): per-tensor, symmetric, one learnable
 /// step size (LSQ forward with a plain straight-through round, no gradient scale), signed or unsigned decided from the
-/// first tensor it sees, and QDrop: in training mode each element keeps its full-precision value with probability 1/2.
+/// first tensor it sees, and QDrop: in training mode each element keeps its full-precision value with probability `dropProbability` (GENIE's 1/2).
 public final class ActivationQuantizer {
     public let bits: Int
     /// The learned step size; nil until the first tensor initializes it.
@@ -12,6 +12,8 @@ public final class ActivationQuantizer {
     public private(set) var signed = false
     /// QDrop mode (reconstruction of the unit containing it); hard quantization otherwise.
     public var training = false
+    /// In QDrop mode, the probability that an element keeps its full-precision value (0: always quantized).
+    public var dropProbability: Float = 0.5
     /// QDrop masks used, in call order, before any is drawn (1 where the quantized value is taken), so that a
     /// test can replay a reference implementation's masks. Empty in normal use.
     public var presetMasks: [Tensor] = []
@@ -77,8 +79,8 @@ public final class ActivationQuantizer {
         if scale == nil { initialize(from: x.detached()) }
         let s = scale!.value, (qn, qp) = range
         let quantized = (x / s).clamped(qn, qp).roundedSTE() * s
-        guard training else { return quantized }
-        let keep = presetMasks.isEmpty ? Tensor.bernoulli(x.shape, probability: 0.5, using: &rng) : presetMasks.removeFirst()
+        guard training, dropProbability > 0 else { return quantized }
+        let keep = presetMasks.isEmpty ? Tensor.bernoulli(x.shape, probability: 1 - dropProbability, using: &rng) : presetMasks.removeFirst()
         return Tensor.select(keep.converted(to: x.layout), quantized, x)
     }
 }

@@ -2,28 +2,63 @@ import Foundation
 import NN
 import Tensors
 
-/// How the weights of each unit are reconstructed.
+/// How the weights of each unit are reconstructed. Each method's settings are one row of `ReconstructionConfig(method:)`.
 public enum QuantMethod: String, CaseIterable, Sendable {
-    /// GENIE-M: step size and softbits learned jointly.
+    /// GENIE-M with genie's default settings (today the paper's).
     case genie
-    /// BRECQ/QDrop: softbits learned with the step size fixed at its initial value.
+    /// GENIE-M exactly as the paper and its reference code set it up; kept as it is when genie's defaults change.
+    case geniePaper = "genie-paper"
+    /// BRECQ: AdaRound softbits with the weight step sizes fixed at their initial value, rounding weight 0.01, no QDrop.
     case brecq
     /// Round to nearest at the initial step sizes, no reconstruction (activation step sizes still calibrated).
     case rtn
 }
 
-/// Hyper-parameters of the block reconstruction (defaults: GENIE's; docs/METHOD.md, "Reconstructing one unit").
+/// Hyper-parameters of the block reconstruction (docs/METHOD.md, "Reconstructing one unit" and "Method settings").
 public struct ReconstructionConfig: Sendable {
-    public var method: QuantMethod = .genie
+    public private(set) var method: QuantMethod
     public var iterations = 20_000
-    public var weightScaleLearningRate: Float = 1e-4
-    public var activationScaleLearningRate: Float = 4e-5
-    public var softbitLearningRate: Float = 1e-3
-    public var roundingWeight: Float = 1.0
-    public var warmup: Float = 0.2
-    public var betaStart: Float = 20, betaEnd: Float = 2
+    /// Whether the weight step sizes learn with the softbits (GENIE-M) or stay at their initial value (AdaRound).
+    public var learnsWeightScales: Bool
+    public var weightScaleLearningRate: Float
+    public var activationScaleLearningRate: Float
+    public var softbitLearningRate: Float
+    public var roundingWeight: Float
+    /// The fraction of the iterations before the rounding regularizer starts.
+    public var warmup: Float
+    public var betaStart: Float, betaEnd: Float
+    /// QDrop's probability that an activation element keeps its full-precision value while its unit is
+    /// reconstructed, at the unit's input and in each activation quantizer; 0 quantizes every element.
+    public var dropProbability: Float
     public var seed: UInt64 = 0
-    public init() {}
+
+    /// GENIE-M with genie's default settings.
+    public init() { self.init(method: .genie) }
+
+    /// `method`'s settings, one row per method: the one place each method's defaults are set.
+    public init(method: QuantMethod) {
+        switch method {
+        case .geniePaper:  // GENIE's reference code: QDrop's learning rates, its own rounding weight
+            self.init(method, learnsWeightScales: true, rates: (1e-4, 4e-5, 1e-3), roundingWeight: 1, warmup: 0.2, betas: (20, 2),
+                      dropProbability: 0.5)
+        case .genie:  // the paper's settings until measurement picks others
+            self = ReconstructionConfig(method: .geniePaper)
+            self.method = .genie
+        case .brecq:  // BRECQ's code (main_imagenet.py): AdaRound's weight 0.01, no QDrop; activation rate as GENIE's
+            self.init(method, learnsWeightScales: false, rates: (0, 4e-5, 1e-3), roundingWeight: 0.01, warmup: 0.2, betas: (20, 2),
+                      dropProbability: 0)
+        case .rtn:  // no reconstruction: only the activation step-size search runs
+            self.init(method, learnsWeightScales: false, rates: (0, 0, 0), roundingWeight: 0, warmup: 0, betas: (0, 0),
+                      dropProbability: 0)
+        }
+    }
+
+    private init(_ method: QuantMethod, learnsWeightScales: Bool, rates: (weightScale: Float, activationScale: Float, softbit: Float),
+                 roundingWeight: Float, warmup: Float, betas: (start: Float, end: Float), dropProbability: Float) {
+        (self.method, self.learnsWeightScales, self.roundingWeight, self.warmup) = (method, learnsWeightScales, roundingWeight, warmup)
+        (weightScaleLearningRate, activationScaleLearningRate, softbitLearningRate) = rates
+        (betaStart, betaEnd, self.dropProbability) = (betas.start, betas.end, dropProbability)
+    }
 
     /// The rounding regularizer's exponent at `iteration` (1-based, as BRECQ counts before it compares), or nil
     /// during the warm-up, when only the reconstruction loss is minimized: beta anneals linearly from
@@ -120,12 +155,12 @@ public final class Reconstructor {
         for layer in layers {
             layer.quantizesInput = true
             layer.weightQuantizer?.soft = true
-            if let q = layer.inputQuantizer { q.training = true; q.reseed(rng.next()) }
+            if let q = layer.inputQuantizer { (q.training, q.dropProbability) = (true, config.dropProbability); q.reseed(rng.next()) }
         }
         let (xfp, yfp, xq) = collect(unit: unit)
         let activations = self.layers(of: unit).activations  // shared quantizers are known once initialized
         let weights = layers.compactMap(\.weightQuantizer)
-        let weightScales = config.method == .genie ? weights.map(\.scale) : []
+        let weightScales = config.learnsWeightScales ? weights.map(\.scale) : []
         let activationScales = activations.compactMap(\.scale)
         let softbits = weights.map(\.softbits)
         let scaleOptimizer = Adam([ParameterGroup(weightScales, learningRate: config.weightScaleLearningRate),
@@ -139,8 +174,10 @@ public final class Reconstructor {
         for t in 0..<config.iterations {
             if t % 32 == 0 { order = Array(0..<n).shuffled(using: &rng) }
             let index = Array(order[(t % 32 * batch)..<((t % 32 + 1) * batch)])
-            let mask = Tensor.bernoulli([batch] + Array(xq.shape.dropFirst()), probability: 0.5, using: &rng)
-            let input = Tensor.select(mask, xq.gathered(batch: index), xfp.gathered(batch: index))
+            let quantizedInput = xq.gathered(batch: index)
+            let input = config.dropProbability == 0 ? quantizedInput : Tensor.select(
+                Tensor.bernoulli(quantizedInput.shape, probability: 1 - config.dropProbability, using: &rng), quantizedInput,
+                xfp.gathered(batch: index))
             let target = yfp.gathered(batch: index)
             var rec = Float(0), round = Float(0)
             let (loss, grads) = valueAndGradients(of: parameters) {
