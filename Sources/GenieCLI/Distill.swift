@@ -30,6 +30,8 @@ struct Distill: ParsableCommand {
     /// The `--json` record: mean BNS losses over the batches at their first and last iteration.
     struct Record: Encodable {
         var images: Int, seconds: Double, initialLoss: Float, finalLoss: Float, shard: String, out: String, method: String
+        /// The distillation's expected seconds, estimated before it started (absent when the estimate failed).
+        var estimateSeconds: PhaseSeconds?
     }
 
     /// The `--json` record of a shard that was finished already.
@@ -68,14 +70,18 @@ struct Distill: ParsableCommand {
             }
             return
         }
+        let estimate = logTimeEstimate(log) {
+            PhaseSeconds(distill: try estimateDistillation(spec: spec, model: net, total: images, config: config, shard: shard, partial: partial))
+        }
         let set = try distillImages(spec: spec, model: net, total: images, config: config, shard: shard, partial: partial,
                                     quiet: json, log: log)
+        if let estimate { log("estimate vs actual: \(estimate.comparison(with: PhaseSeconds(distill: set.seconds)))") }
         try Checkpoint.finish(partial) { try DistilledFile.write(set, spec: spec, config: config, total: images, shard: shard, to: url) }
         let initial = set.initialLosses.reduce(0, +) / Float(max(set.initialLosses.count, 1))
         let final = set.finalLosses.reduce(0, +) / Float(max(set.finalLosses.count, 1))
         if json {
             try printJSON(Record(images: set.images.shape.first ?? 0, seconds: set.seconds, initialLoss: initial, finalLoss: final,
-                                 shard: shard.description, out: out, method: method.rawValue))
+                                 shard: shard.description, out: out, method: method.rawValue, estimateSeconds: estimate))
         } else {
             print(String(format: "distilled %d images (%@, shard %@) in %.1f s: BNS loss %.4f -> %.4f; saved %@ and its .png grid",
                          set.images.shape.first ?? 0, method.rawValue, shard.description, set.seconds, initial, final, out))

@@ -68,6 +68,8 @@ struct Quantize: ParsableCommand {
         var unitsReport: String, sizeBytes: Int, fp32SizeBytes: Int
         /// With `--evaluate`: the quantized model's top-1 (and top-5) in percent and the test images' count.
         var top1: Double?, top5: Double?, testImages: Int?
+        /// The expected seconds of reconstruction (and evaluation), estimated before they started, and what they took.
+        var estimateSeconds: PhaseSeconds?, phaseSeconds: PhaseSeconds
     }
 
     func validate() throws {
@@ -92,8 +94,15 @@ struct Quantize: ParsableCommand {
         config.iterations = iterations
         config.roundingWeight = roundWeight ?? config.roundingWeight
         config.seed = seed
-        let start = Date()
         let checkpoint = URL(fileURLWithPath: out + ".checkpoint")
+        let estimate = logTimeEstimate(log) {
+            let done = reconstructionUnitsDone(at: checkpoint, model: net, calibration: images, images: images.shape[0], weightBits: wbits,
+                                               activationBits: abits, plan: plan, config: config)
+            let units = try estimateReconstruction(spec: spec, model: net, images: images.shape[0], weightBits: wbits,
+                                                   activationBits: abits, plan: plan, config: config, from: done)
+            return PhaseSeconds(reconstruct: units.seconds, evaluate: try test?.estimatedEvaluationSeconds(of: units.quantized))
+        }
+        let start = Date()
         let (quantized, report) = try quantizeModelWithReport(spec: spec, model: net, calibration: images, weightBits: wbits,
                                                               activationBits: abits, plan: plan, config: config,
                                                               checkpoint: checkpoint, quiet: json, log: log)
@@ -102,11 +111,15 @@ struct Quantize: ParsableCommand {
         var record = Record(out: out, seconds: Date().timeIntervalSince(start), method: method.rawValue, wbits: wbits, abits: abits,
                             bits: "\(plan)", calibrationImages: images.shape[0],
                             unitsReport: unitReportFiles(beside: URL(fileURLWithPath: out)).json.path,
-                            sizeBytes: report.size.totalBytes, fp32SizeBytes: report.size.fp32TotalBytes)
+                            sizeBytes: report.size.totalBytes, fp32SizeBytes: report.size.fp32TotalBytes,
+                            estimateSeconds: estimate, phaseSeconds: PhaseSeconds(reconstruct: Date().timeIntervalSince(start)))
         if let test {
+            let evaluationStart = Date()
             let accuracy = try test.evaluate(quantized, quiet: json, log: log, advice: TestDataOptions.shiftAdvice).accuracy
             (record.top1, record.top5, record.testImages) = (accuracy.top1, accuracy.top5, accuracy.count)
+            record.phaseSeconds.evaluate = Date().timeIntervalSince(evaluationStart)
         }
+        if let estimate { log("estimate vs actual: \(estimate.comparison(with: record.phaseSeconds))") }
         if json {
             try printJSON(record)
         } else {

@@ -3,7 +3,8 @@ import Glibc
 #endif
 
 /// The optimizers' fused update loops: one pass over a parameter reads it, its gradient and its state and writes
-/// the updated parameter and state into fresh buffers (tensors stay immutable), split over both cores when large.
+/// the updated parameter and state, split over both cores when large. Each output may be its input's buffer (an
+/// update in place: element i is read before it is written) or a fresh one.
 /// Their naive twins are the scalar loops of Tests/TensorsTests/OptimizerStepTests.swift.
 public enum OptimizerKernels {
     /// PyTorch's SGD for `count` floats: `d = g + weightDecay·p`; with momentum, `b' = momentum·b + (1 − dampening)·d`

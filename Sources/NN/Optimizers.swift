@@ -36,8 +36,10 @@ public class Optimizer {
         var i = 0
         for group in groups {
             for p in group.parameters {
-                let key = ObjectIdentifier(p)
-                (p.value, state[key]) = update(p.value, gradients[i], state[key], group.learningRate)
+                // Taken out of the dictionary so that the step can update the only reference in place.
+                var slots = state.removeValue(forKey: ObjectIdentifier(p)) ?? []
+                update(&p.value, gradients[i], &slots, group.learningRate)
+                if !slots.isEmpty { state[ObjectIdentifier(p)] = slots }
                 i += 1
             }
         }
@@ -70,8 +72,8 @@ public class Optimizer {
         stepCount = Int(step.item)
     }
 
-    /// The updated parameter value and state from `value`, its gradient and its state (nil before the first step).
-    func update(_ value: Tensor, _ gradient: Tensor, _ state: [Tensor]?, _ lr: Float) -> (Tensor, [Tensor]?) {
+    /// Updates `value` and its state (empty before the first step) from its gradient.
+    func update(_ value: inout Tensor, _ gradient: Tensor, _ state: inout [Tensor], _ lr: Float) {
         fatalError("subclass")
     }
 }
@@ -98,11 +100,11 @@ public final class SGD: Optimizer {
 
     override var stateCount: Int { momentum == 0 ? 0 : 1 }
 
-    override func update(_ value: Tensor, _ gradient: Tensor, _ state: [Tensor]?, _ lr: Float) -> (Tensor, [Tensor]?) {
-        let (updated, buffer) = Tensor.sgdStep(parameter: value, gradient: gradient, momentumBuffer: state?.first,
-                                               learningRate: lr, momentum: momentum, dampening: dampening,
-                                               weightDecay: weightDecay, nesterov: nesterov)
-        return (updated, buffer.map { [$0] })
+    override func update(_ value: inout Tensor, _ gradient: Tensor, _ state: inout [Tensor], _ lr: Float) {
+        var buffer = state.popLast()
+        Tensor.sgdStep(parameter: &value, gradient: gradient, momentumBuffer: &buffer, learningRate: lr, momentum: momentum,
+                       dampening: dampening, weightDecay: weightDecay, nesterov: nesterov)
+        if let buffer { state = [buffer] }
     }
 }
 
@@ -127,10 +129,8 @@ public final class Adam: Optimizer {
 
     override var stateCount: Int { 2 }
 
-    override func update(_ value: Tensor, _ gradient: Tensor, _ state: [Tensor]?, _ lr: Float) -> (Tensor, [Tensor]?) {
-        let (updated, moments) = Tensor.adamStep(parameter: value, gradient: gradient, moments: state.map { ($0[0], $0[1]) },
-                                                 learningRate: lr, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                                                 weightDecay: weightDecay, step: stepCount)
-        return (updated, [moments.first, moments.second])
+    override func update(_ value: inout Tensor, _ gradient: Tensor, _ state: inout [Tensor], _ lr: Float) {
+        Tensor.adamStep(parameter: &value, gradient: gradient, moments: &state, learningRate: lr, beta1: beta1, beta2: beta2,
+                        epsilon: epsilon, weightDecay: weightDecay, step: stepCount)
     }
 }

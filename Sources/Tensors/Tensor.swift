@@ -15,8 +15,9 @@ public let channelBlock = Reorder.block
 
 /// A float32 tensor with a PyTorch logical shape, value semantics and an optional autodiff node.
 ///
-/// Tensors are immutable: every op returns a new tensor. The storage is shared between copies
-/// and never written after the op that made it returns (optimizers replace parameter tensors).
+/// Tensors are immutable: every op returns a new tensor. The storage is shared between copies and never written
+/// after the op that made it returns, except by an optimizer step on a tensor that alone holds its storage
+/// (copy on write: `sgdStep`, `adamStep`).
 public struct Tensor: @unchecked Sendable {
     /// The logical shape, as in PyTorch (NCHW for images, `[out, in]` for linear weights).
     public let shape: [Int]
@@ -24,7 +25,7 @@ public struct Tensor: @unchecked Sendable {
     public let layout: Layout
     /// The storage; `shape.product` scalars in `layout` order. Visible to this package's targets (the tests of
     /// kernels use it) but not to a program that imports the library: it sees values, not memory.
-    package let buffer: FloatBuffer
+    package internal(set) var buffer: FloatBuffer
     /// The autodiff node, present when the tensor depends on one that requires gradients.
     let node: GraphNode?
 

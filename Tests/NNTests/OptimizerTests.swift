@@ -48,4 +48,18 @@ import Tensors
         }
         #expect(maxAbsDifference(Tensor(shape: [plateauLRs.count], scalars: plateauLRs), f["plateau.lr"]!) < 1e-7)
     }
+
+    /// After the first step (which makes the state), Adam and SGD with momentum write a parameter nothing else holds, and
+    /// its state, into their own storage; the trajectories above, which keep every step's value, check the copy on write.
+    @Test(arguments: ["adam", "sgd"])
+    func stepsUpdateAParameterNothingElseHoldsInPlace(name: String) throws {
+        let f = try fixture("optim.safetensors")
+        let p = Parameter(Tensor(shape: f["p0"]!.shape, scalars: f["p0"]!.scalars))  // a copy the fixture does not hold
+        let opt: Optimizer = name == "adam" ? Adam([p], learningRate: 0.01) : SGD([p], learningRate: 0.1, momentum: 0.9)
+        opt.step([f["g0"]!])
+        let storage = ObjectIdentifier(p.value.buffer), state = opt.stateDict().filter { $0.key != "step" }.mapValues { ObjectIdentifier($0.buffer) }
+        for k in 1..<4 { opt.step([f["g\(k)"]!]) }
+        #expect(ObjectIdentifier(p.value.buffer) == storage)
+        #expect(opt.stateDict().filter { $0.key != "step" }.mapValues { ObjectIdentifier($0.buffer) } == state && state.count == (name == "adam" ? 2 : 1))
+    }
 }

@@ -22,8 +22,8 @@ import Tensors
         var p = start, buffer: Tensor?
         var naiveP = start.scalars, naiveBuffer: [Float]?
         for g in gradients {
-            (p, buffer) = Tensor.sgdStep(parameter: p, gradient: g, momentumBuffer: buffer, learningRate: lr, momentum: momentum,
-                                         dampening: dampening, weightDecay: wd, nesterov: nesterov)
+            Tensor.sgdStep(parameter: &p, gradient: g, momentumBuffer: &buffer, learningRate: lr, momentum: momentum,
+                           dampening: dampening, weightDecay: wd, nesterov: nesterov)
             let gs = g.scalars
             var newBuffer = [Float](repeating: 0, count: Self.count)
             for i in 0..<Self.count {
@@ -44,11 +44,11 @@ import Tensors
     @Test func adamStepMatchesTheScalarRule() {
         let (start, gradients) = Self.problem(steps: 3)
         let (lr, b1, b2, eps, wd): (Float, Float, Float, Float, Float) = (0.01, 0.8, 0.99, 1e-6, 0.1)
-        var p = start, moments: (first: Tensor, second: Tensor)?
+        var p = start, moments: [Tensor] = []
         var naiveP = start.scalars, m = [Float](repeating: 0, count: Self.count), v = m
         for (t, g) in gradients.enumerated() {
-            (p, moments) = Tensor.adamStep(parameter: p, gradient: g, moments: moments, learningRate: lr, beta1: b1,
-                                           beta2: b2, epsilon: eps, weightDecay: wd, step: t + 1)
+            Tensor.adamStep(parameter: &p, gradient: g, moments: &moments, learningRate: lr, beta1: b1, beta2: b2,
+                            epsilon: eps, weightDecay: wd, step: t + 1)
             let gs = g.scalars
             let bias1 = 1 - powf(b1, Float(t + 1)), bias2 = 1 - powf(b2, Float(t + 1))
             for i in 0..<Self.count {
@@ -60,7 +60,41 @@ import Tensors
             }
         }
         #expect(p.scalars == naiveP)
-        #expect(moments?.first.scalars == m && moments?.second.scalars == v)
+        #expect(moments.map(\.scalars) == [m, v])
+    }
+
+    /// Adam's two steps after the first on tensors nothing else holds: the parameter and moments keep their storage.
+    @Test func adamStepUpdatesInPlaceWhatNothingElseHolds() {
+        let gradients = Self.problem(steps: 3).gradients
+        var p = Self.problem(steps: 0).parameter, moments: [Tensor] = []
+        Tensor.adamStep(parameter: &p, gradient: gradients[0], moments: &moments, learningRate: 0.01, beta1: 0.9,
+                        beta2: 0.999, epsilon: 1e-8, weightDecay: 0, step: 1)
+        let storage = ([p] + moments).map { ObjectIdentifier($0.buffer) }
+        for t in 2...3 {
+            Tensor.adamStep(parameter: &p, gradient: gradients[t - 1], moments: &moments, learningRate: 0.01, beta1: 0.9,
+                            beta2: 0.999, epsilon: 1e-8, weightDecay: 0, step: t)
+        }
+        #expect(([p] + moments).map { ObjectIdentifier($0.buffer) } == storage)
+    }
+
+    /// Copy on write: a parameter, moment or momentum buffer that another value shares (a checkpoint being written)
+    /// keeps its values through a step, which writes fresh storage instead.
+    @Test func optimizerStepsLeaveSharedTensorsUnchanged() {
+        let (start, gradients) = Self.problem(steps: 3)
+        var p = start, moments: [Tensor] = []
+        for t in 1...3 {
+            let kept = [p] + moments, keptScalars = kept.map(\.scalars)
+            Tensor.adamStep(parameter: &p, gradient: gradients[t - 1], moments: &moments, learningRate: 0.01, beta1: 0.9,
+                            beta2: 0.999, epsilon: 1e-8, weightDecay: 0, step: t)
+            #expect(kept.map(\.scalars) == keptScalars && p.scalars != keptScalars[0], "Adam step \(t)")
+        }
+        var q = start, buffer: Tensor?
+        for g in gradients {
+            let kept = [q] + [buffer].compactMap { $0 }, keptScalars = kept.map(\.scalars)
+            Tensor.sgdStep(parameter: &q, gradient: g, momentumBuffer: &buffer, learningRate: 0.1, momentum: 0.9,
+                           dampening: 0, weightDecay: 0, nesterov: false)
+            #expect(kept.map(\.scalars) == keptScalars && q.scalars != keptScalars[0])
+        }
     }
 
     @Test func parallelMapEqualsMapInOrder() {

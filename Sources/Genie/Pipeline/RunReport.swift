@@ -34,6 +34,10 @@ public struct RunReport: Codable, Sendable, Equatable {
     /// GENIE-D's BNS loss of each batch at its first and last iteration.
     public var distillInitialLoss: [Float]
     public var distillFinalLoss: [Float]
+    /// The expected seconds of each phase, estimated before the run started (`estimate_seconds`; absent when the
+    /// estimate failed, and in reports written before it existed), and the seconds each phase took.
+    public var estimateSeconds: PhaseSeconds?
+    public var phaseSeconds: PhaseSeconds?
 
     /// The report as Markdown: the two accuracies in a table, the budget and the files written.
     public var markdown: String {

@@ -53,9 +53,8 @@ public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibrat
                  sample: calibration.slice(batch: 0..<min(2, calibration.shape[0])), seed: config.seed, plan: plan)
     let reconstructor = try Reconstructor(teacher: fullPrecision, student: student, calibration: calibration, config: config)
     let progress = checkpoint.map {
-        Checkpoint(at: $0, settings: ReconstructionSettings(config: config, weightBits: weightBits, activationBits: activationBits, plan: plan,
-                                                            images: calibration.shape[0], weights: fullPrecision.weightsHash,
-                                                            calibration: valueHash([calibration])), steps: "units")
+        reconstructionCheckpoint(at: $0, model: fullPrecision, calibration: calibration, weightBits: weightBits,
+                                 activationBits: activationBits, plan: plan, config: config)
     }
     var first = 0
     if let progress, let (saved, done) = progress.load() {

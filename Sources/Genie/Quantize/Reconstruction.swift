@@ -149,7 +149,10 @@ public final class Reconstructor {
         return (Tensor.concatenated(xfp, axis: 0), Tensor.concatenated(yfp, axis: 0), Tensor.concatenated(xq, axis: 0))
     }
 
-    public func reconstruct(unit: Int, progress: (UnitProgress) -> Void) throws {
+    /// Reconstructs unit `unit`; `collected` stands in for the unit's teacher input and output and student input over
+    /// the calibration images, which are otherwise collected by running both models (a time estimate passes them).
+    public func reconstruct(unit: Int, collected: (teacherInput: Tensor, teacherOutput: Tensor, studentInput: Tensor)? = nil,
+                            progress: (UnitProgress) -> Void) throws {
         let (layers, _) = self.layers(of: unit)
         var rng = SeededGenerator(seed: config.seed, stream: UInt64(unit))
         for layer in layers {
@@ -157,7 +160,7 @@ public final class Reconstructor {
             layer.weightQuantizer?.soft = true
             if let q = layer.inputQuantizer { (q.training, q.dropProbability) = (true, config.dropProbability); q.reseed(rng.next()) }
         }
-        let (xfp, yfp, xq) = collect(unit: unit)
+        let (xfp, yfp, xq) = collected ?? collect(unit: unit)
         let activations = self.layers(of: unit).activations  // shared quantizers are known once initialized
         let weights = layers.compactMap(\.weightQuantizer)
         let weightScales = config.learnsWeightScales ? weights.map(\.scale) : []
