@@ -17,7 +17,7 @@ func convBNReLU6(_ inp: Int, _ out: Int, kernelSize: Int = 3, stride: Int = 1, g
 
 /// torchvision's MobileNetV2 `InvertedResidual`: 1x1 expand (unless t = 1), 3x3 depthwise, 1x1 linear projection,
 /// with a residual connection when the stride is 1 and the channel count is kept.
-public final class InvertedResidual: Module {
+public final class InvertedResidual: DataflowModule {
     public let useResidual: Bool
 
     public init(_ inp: Int, _ oup: Int, stride: Int, expandRatio: Int) {
@@ -40,15 +40,15 @@ public final class InvertedResidual: Module {
 
     override public func copy() -> Module { InvertedResidual(copying: self) }
 
-    override public func forward(_ x: Tensor) -> Tensor {
-        let y = child("conv")(x)
-        return useResidual ? child("identity")(x) + y : y
+    override public func flow<W: Dataflow>(_ x: W.Value, _ w: W) throws(W.Failure) -> W.Value {
+        let y = try w.call("conv", x)
+        return useResidual ? try w.add(w.call("identity", x), y) : y
     }
 }
 
 /// torchvision's MobileNetV2 (`features`, `classifier` = Dropout(0.2) + Linear), with `widthMult` and, for
 /// small images, the stem conv's stride (2 as torchvision; 1 keeps 28x28 inputs large enough; keys unchanged).
-public final class MobileNetV2: Module {
+public final class MobileNetV2: DataflowModule {
     public init(numClasses: Int = 1000, inChannels: Int = 3, widthMult: Double = 1.0, stemStride: Int = 2,
                 dropout: Float = 0.2, seed: UInt64 = 0) {
         super.init()
@@ -81,8 +81,7 @@ public final class MobileNetV2: Module {
 
     override public func copy() -> Module { MobileNetV2(copying: self) }
 
-    override public func forward(_ x: Tensor) -> Tensor {
-        let y = child("features")(x).adaptiveAvgPool2d(outputSize: 1).flattened()
-        return child("classifier")(y)
+    override public func flow<W: Dataflow>(_ x: W.Value, _ w: W) throws(W.Failure) -> W.Value {
+        try w.call("classifier", w.flatten(w.globalAveragePool(w.call("features", x))))
     }
 }

@@ -2,7 +2,7 @@ import NN
 import Tensors
 
 /// torchvision's `BasicBlock`: two 3x3 conv+BN, ReLU, and a shortcut (1x1 conv+BN when the shape changes).
-public final class BasicBlock: Module {
+public final class BasicBlock: DataflowModule {
     public static let expansion = 1
 
     public init(_ inPlanes: Int, _ planes: Int, stride: Int = 1) {
@@ -19,15 +19,14 @@ public final class BasicBlock: Module {
 
     override public func copy() -> Module { BasicBlock(copying: self) }
 
-    override public func forward(_ x: Tensor) -> Tensor {
-        let relu = child("relu")
-        let out = child("conv2")(batchNormReLU(child("bn1"), relu, child("conv1")(x)))
-        return batchNormReLU(child("bn2"), relu, out, adding: shortcut(x))
+    override public func flow<W: Dataflow>(_ x: W.Value, _ w: W) throws(W.Failure) -> W.Value {
+        let out = try w.call("conv2", w.batchNormReLU("bn1", "relu", w.call("conv1", x), adding: nil))
+        return try w.batchNormReLU("bn2", "relu", out, adding: w.call(shortcut, x))
     }
 }
 
 /// torchvision's `Bottleneck` (ResNet-50): 1x1, 3x3 (strided), 1x1 x4 expansion, with a projection shortcut.
-public final class Bottleneck: Module {
+public final class Bottleneck: DataflowModule {
     public static let expansion = 4
 
     public init(_ inPlanes: Int, _ planes: Int, stride: Int = 1) {
@@ -47,11 +46,10 @@ public final class Bottleneck: Module {
 
     override public func copy() -> Module { Bottleneck(copying: self) }
 
-    override public func forward(_ x: Tensor) -> Tensor {
-        let relu = child("relu")
-        var out = batchNormReLU(child("bn1"), relu, child("conv1")(x))
-        out = child("conv3")(batchNormReLU(child("bn2"), relu, child("conv2")(out)))
-        return batchNormReLU(child("bn3"), relu, out, adding: shortcut(x))
+    override public func flow<W: Dataflow>(_ x: W.Value, _ w: W) throws(W.Failure) -> W.Value {
+        var out = try w.batchNormReLU("bn1", "relu", w.call("conv1", x), adding: nil)
+        out = try w.call("conv3", w.batchNormReLU("bn2", "relu", w.call("conv2", out), adding: nil))
+        return try w.batchNormReLU("bn3", "relu", out, adding: w.call(shortcut, x))
     }
 }
 
@@ -66,13 +64,13 @@ extension Module {
         }
     }
 
-    /// The shortcut's output for the block's input `x`.
-    fileprivate func shortcut(_ x: Tensor) -> Tensor { child(childNames.contains("downsample") ? "downsample" : "identity")(x) }
+    /// The child that computes the block's shortcut.
+    fileprivate var shortcut: String { childNames.contains("downsample") ? "downsample" : "identity" }
 }
 
 /// ResNets with torchvision's module names: `resnet18`/`resnet50` (ImageNet stem: 7x7/2 conv and max
 /// pool, four stages) and the CIFAR-style `resnet20` (3x3 stem, three stages of 16/32/64 channels).
-public final class ResNet: Module {
+public final class ResNet: DataflowModule {
     /// torchvision's ResNet-18: BasicBlock x [2, 2, 2, 2].
     public static func resnet18(numClasses: Int = 1000, inChannels: Int = 3, seed: UInt64 = 0) -> ResNet {
         ResNet(basic: true, layers: [2, 2, 2, 2], widths: [64, 128, 256, 512], imagenetStem: true,
@@ -102,7 +100,7 @@ public final class ResNet: Module {
         }
         register("bn1", BatchNorm2d(inPlanes))
         register("relu", Function.relu())
-        if imagenetStem { register("maxpool", Function.maxPool2d(kernelSize: 3, stride: 2, padding: 1)) }
+        if imagenetStem { register("maxpool", MaxPool2d(kernelSize: 3, stride: 2, padding: 1)) }
         let expansion = basic ? BasicBlock.expansion : Bottleneck.expansion
         for (i, (count, width)) in zip(layers, widths).enumerated() {
             let blocks: [Module] = (0..<count).map { b in
@@ -128,11 +126,11 @@ public final class ResNet: Module {
 
     override public func copy() -> Module { ResNet(copying: self) }
 
-    override public func forward(_ x: Tensor) -> Tensor {
-        var y = batchNormReLU(child("bn1"), child("relu"), child("conv1")(x))
-        if childNames.contains("maxpool") { y = child("maxpool")(y) }
-        for name in childNames where name.hasPrefix("layer") { y = child(name)(y) }
-        return child("fc")(child("avgpool")(y).flattened())
+    override public func flow<W: Dataflow>(_ x: W.Value, _ w: W) throws(W.Failure) -> W.Value {
+        var y = try w.batchNormReLU("bn1", "relu", w.call("conv1", x), adding: nil)
+        if childNames.contains("maxpool") { y = try w.call("maxpool", y) }
+        for name in childNames where name.hasPrefix("layer") { y = try w.call(name, y) }
+        return try w.call("fc", w.flatten(w.call("avgpool", y)))
     }
 }
 

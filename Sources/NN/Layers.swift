@@ -193,9 +193,6 @@ public final class Function: Module {
     public static func identity() -> Function { Function("Identity") { $0 } }
     public static func flatten() -> Function { Function("Flatten") { $0.flattened() } }
     public static func globalAveragePool() -> Function { Function("AdaptiveAvgPool2d") { $0.adaptiveAvgPool2d(outputSize: 1) } }
-    public static func maxPool2d(kernelSize: Int, stride: Int, padding: Int = 0) -> Function {
-        Function("MaxPool2d") { $0.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding) }
-    }
     public static func upsampleNearest(scale: Int = 2) -> Function {
         Function("Upsample") { $0.upsampledNearest(scale: scale) }
     }

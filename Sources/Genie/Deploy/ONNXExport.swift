@@ -179,17 +179,17 @@ final class ONNXGraph {
 
     // MARK: Walking the model
 
-    /// Appends the nodes computing module `m` (at `path`) of value `x`; returns the output value.
+    /// Appends the nodes computing module `m` (at `path`) of value `x`; returns the output value. Only generic
+    /// cases: leaf layers, containers, imported graphs and the zoo's blocks and models, which state their dataflow
+    /// once (`DataflowModule`) for their forward pass and this export alike.
     func emit(_ m: Module, _ path: String, _ x: String) throws -> String {
-        func sub(_ name: String, _ input: String) throws -> String {
-            try emit(m.child(name), path.isEmpty ? name : path + "." + name, input)
-        }
-        let at = path.isEmpty ? "" : path + "."
         switch m {
         case let layer as QuantizedLayer:
             return try quantizedLayer(layer, path, x)
         case let graph as GraphModule:  // an imported graph (GraphExport.swift): its nodes, each layer emitted here
             return try emitSteps(of: graph, x)
+        case let composite as DataflowModule:
+            return try composite.flow(x, ONNXDataflow(graph: self, module: composite, path: path))
         case let conv as Conv2d:
             return convolution(conv, path, x, weight: floats(path + ".weight", conv.weight.value.scalars, dims: conv.weight.value.shape),
                                bias: conv.bias.map { floats(path + ".bias", $0.value.scalars, dims: [conv.outChannels]) })
@@ -199,37 +199,18 @@ final class ONNXGraph {
         case let bn as BatchNorm2d:
             return try batchNormalization(bn, path, x)
         case is Sequential:
-            return try m.childNames.reduce(x) { try sub($1, $0) }
+            return try m.childNames.reduce(x) { try emit(m.child($1), Self.path(path, $1), $0) }
         case is Dropout:
             return x
         case let f as Function:
             return try function(f, path, x)
-        case is BasicBlock, is Bottleneck:  // ResNet.swift: convs with BN and ReLU, then relu(out + shortcut)
-            let convs = m.childNames.filter { $0.hasPrefix("conv") }
-            var y = x
-            for (i, conv) in convs.enumerated() {
-                y = try sub("bn" + conv.dropFirst(4), sub(conv, y))
-                if i < convs.count - 1 { y = try sub("relu", y) }
-            }
-            let shortcut = try sub(m.childNames.contains("downsample") ? "downsample" : "identity", x)
-            return try sub("relu", node("Add", [y, shortcut], at + "add"))
-        case is ResNet:
-            var y = try sub("relu", sub("bn1", sub("conv1", x)))
-            if m.childNames.contains("maxpool") {  // ResNet.swift's ImageNet stem pool
-                y = node("MaxPool", [y], at + "maxpool", [.ints("kernel_shape", [3, 3]), .ints("strides", [2, 2]), .ints("pads", [1, 1, 1, 1])])
-            }
-            for name in m.childNames where name.hasPrefix("layer") { y = try sub(name, y) }
-            return try sub("fc", node("Flatten", [sub("avgpool", y)], at + "flatten", [.int("axis", 1)]))
-        case let block as InvertedResidual:  // MobileNetV2.swift: identity(x) + conv(x) when residual
-            let y = try sub("conv", x)
-            return block.useResidual ? node("Add", [try sub("identity", x), y], at + "add") : y
-        case is MobileNetV2:
-            let pooled = node("GlobalAveragePool", [try sub("features", x)], at + "avgpool")
-            return try sub("classifier", node("Flatten", [pooled], at + "flatten", [.int("axis", 1)]))
         default:
             throw GenieError("ONNX export: module '\(path)' (\(type(of: m))) has no ONNX form")
         }
     }
+
+    /// The dotted path of child `name` of the module at `path`.
+    static func path(_ path: String, _ name: String) -> String { path.isEmpty ? name : path + "." + name }
 
     private func function(_ f: Function, _ path: String, _ x: String) throws -> String {
         switch f.name {
