@@ -22,6 +22,8 @@ struct Distill: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "genie (generator + latents), pixels (optimize pixels, ZeroQ-style) or noise.") var method = DistillMethod.genie
     @Flag(help: "Turn swing convolution off (ablation).") var noSwing = false
+    @Option(help: "Swing only maps whose height and width are at least N (default 0: every strided convolution's, as GENIE).")
+    var swingMinSide = 0
     @Option(help: "Distill only every M-th batch starting at K (K/M); also read from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with GENIE_SHARDS.")
     var shard: String?
     @Flag(help: "Print one JSON object with the result.") var json = false
@@ -53,6 +55,7 @@ struct Distill: ParsableCommand {
         config.iterations = iterations
         config.seed = seed
         config.swing = !noSwing
+        config.swingMinimumSide = swingMinSide
         let url = URL(fileURLWithPath: out)
         // A job array started again: a shard whose file is finished with these settings has nothing to do.
         let partial = URL(fileURLWithPath: out + ".partial")
