@@ -5,13 +5,14 @@
 # each phase; every command must succeed (a file the reader refuses fails the script).
 # Usage: scripts/outside_model.sh WEIGHTS "MODEL FLAGS" [seed] [images] [distill-iterations] [iterations]
 # e.g.   scripts/outside_model.sh runs/tv_resnet18.safetensors "--arch resnet18 --in-channels 1 --num-classes 10" 1
+# or     scripts/outside_model.sh models/regnet_x_600mf_half.onnx "" 0 256 500 1000   (an ONNX export: no model flags)
 # (after `swift build -c release`). Files go to runs/outside-NAME-sSEED/; finished files are reused.
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 weights=$1 flags=$2 seed=${3:-1} images=${4:-256} distill_iterations=${5:-500} iterations=${6:-2000}
 genie=${GENIE:-.build/release/genie}
-dir=runs/outside-$(basename "$weights" .safetensors)-s$seed
+file=$(basename "$weights"); dir=runs/outside-${file%.*}-s$seed
 mkdir -p "$dir"
 read -r -a model <<< "$flags --weights $weights --mean 0.2860 --std 0.3530"
 field() { /usr/bin/python3 -c "import json,sys; print('%.${2:-2}f' % json.loads(sys.stdin.read().strip().splitlines()[-1])['$1'])"; }

@@ -24,6 +24,8 @@ public struct DistillConfig: Sendable {
     public var swing: Bool
     /// Whose statistics the loss matches: the batch's (GENIE) or each image's (ZeroQ).
     public var statistics: BNSLoss.Statistics
+    /// Swing only inputs whose height and width are at least this (0: every strided convolution's, as GENIE does).
+    public var swingMinimumSide = 0
     public var latentDimension = 256
     /// Adam lr of the latents (and of the pixels for `.pixels`), with ReduceLROnPlateau.
     public var latentLearningRate: Float
@@ -70,7 +72,7 @@ public final class Distiller {
         let copy = original.copy()
         copy.setTraining(false)
         for p in copy.namedParameters() { p.parameter.requiresGradient = false }
-        let swung = config.swing ? SwingConv2d.install(in: copy, seed: config.seed) : []
+        let swung = config.swing ? SwingConv2d.install(in: copy, seed: config.seed, minimumSide: config.swingMinimumSide) : []
         self.swingLayers = swung.map { copy.module(at: $0) as! SwingConv2d }
         self.model = copy
         self.loss = try BNSLoss(model: copy, statistics: config.statistics)
