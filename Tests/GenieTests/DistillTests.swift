@@ -72,6 +72,24 @@ func close(_ a: Tensor, _ b: Tensor, _ tolerance: Float = 1e-4) -> Bool {
         #expect(maxAbsDifference(swing(f["swing.x"]!), conv(f["swing.x"]!)) == 0)
     }
 
+    @Test func swingLeavesMapsBelowTheMinimumSideUnshiftedAndKeepsItsOffsetStream() {
+        let conv = Conv2d(1, 1, kernelSize: 3, stride: 2, padding: 1, bias: false)
+        let every = SwingConv2d(conv, seed: 7), large = SwingConv2d(conv.copy() as! Conv2d, seed: 7)
+        large.minimumSide = 9
+        var rng = SeededGenerator(seed: 1)
+        let small = Tensor.randomNormal([1, 1, 8, 8], using: &rng), big = Tensor.randomNormal([1, 1, 12, 9], using: &rng)
+        var shifted = 0
+        for _ in 0..<20 {
+            #expect(maxAbsDifference(large(small), conv(small)) == 0)
+            #expect(large.lastShift == (0, 0))
+            _ = every(small)  // the same draw, so both streams stay in step
+            #expect(maxAbsDifference(large(big), every(big)) == 0)
+            #expect(large.lastShift == every.lastShift)
+            if every.lastShift != (0, 0) { shifted += 1 }
+        }
+        #expect(shifted > 0)
+    }
+
     @Test(arguments: ["noswing", "swing"])
     func bnsLossAndGradientMatchPyTorch(tag: String) throws {
         let f = try fixture("genie.safetensors")

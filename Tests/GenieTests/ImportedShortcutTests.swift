@@ -70,9 +70,7 @@ import Tensors
     }
 
     @Test func roundToNearestGivesTheZoosLogits() throws {
-        var config = ReconstructionConfig()
-        config.method = .rtn
-        let paths = try Self.reconstructed(config)
+        let paths = try Self.reconstructed(ReconstructionConfig(method: .rtn))
         let x = try #require(fixture("onnx/logits.safetensors")["input"])
         let (zoo, graph) = (withoutGradients { paths[0].model(x) }, withoutGradients { paths[1].model(x) })
         #expect(Self.maxRelativeDifference(graph.scalars, zoo.scalars) <= 1e-5)
