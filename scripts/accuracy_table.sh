@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Fills one model's rows of the accuracy table in BENCHMARKS.md (issue 5): full precision, rtn, GENIE-M on
-# noise / pixels / GENIE-D without swing / GENIE-D, brecq on GENIE-D, and GENIE-M on real images (few-shot),
-# at W4A4, W3A3 and W2A4, with one seed and one budget for every row.
+# noise / pixels (ZeroQ) / GENIE-D without swing / GENIE-D swinging only maps of 14x14 and more / GENIE-D,
+# brecq on GENIE-D, and GENIE-M on real images (few-shot), at W4A4, W3A3 and W2A4, with one seed (distillation
+# and quantization both) and one budget for every row.
 # Usage: scripts/accuracy_table.sh WEIGHTS [images] [distill-iterations] [reconstruction-iterations] [seed]
-# (after `swift build -c release`). Files go to runs/table-NAME/; finished files are reused, so an interrupted
-# run continues where it stopped. Prints the Markdown table at the end.
+# (after `swift build -c release`). Files go to runs/table-NAME-sSEED/; finished files are reused, so an
+# interrupted run continues where it stopped. Prints the Markdown table at the end; scripts/mean_spread.py
+# combines the tables of several seeds.
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 weights=$1 images=${2:-256} distill_iterations=${3:-500} iterations=${4:-1000} seed=${5:-0}
 genie=${GENIE:-.build/release/genie}  # GENIE=path runs another build (e.g. a copy, while rebuilding)
-dir=runs/table-$(basename "$weights" .safetensors)
+dir=runs/table-$(basename "$weights" .safetensors)-s$seed
 mkdir -p "$dir"
 top1() { /usr/bin/python3 -c "import json,sys; print('%.2f' % json.loads(sys.stdin.read().strip().splitlines()[-1])['top1'])"; }
 
@@ -21,6 +23,7 @@ distill() {  # name, flags...
 }
 distill genie-d
 distill genie-d-no-swing --no-swing
+distill genie-d-swing14 --swing-min-side 14
 distill pixels --method pixels
 distill noise --method noise
 
@@ -31,7 +34,8 @@ quantize() {  # row file, flags...: prints the quantized model's top-1
 }
 
 rows=("full precision" "rtn (GENIE-D data)" "GENIE-M on noise" "GENIE-M on pixels (ZeroQ)"
-      "GENIE-M on GENIE-D without swing" "GENIE-M on GENIE-D (zero-shot GENIE)" "brecq on GENIE-D"
+      "GENIE-M on GENIE-D without swing" "GENIE-M on GENIE-D, swing on maps of 14x14 and more"
+      "GENIE-M on GENIE-D (zero-shot GENIE)" "brecq on GENIE-D"
       "GENIE-M on $images real images (few-shot)")
 declare -A cell
 fp=$($genie evaluate --weights "$weights" --json | top1)
@@ -43,9 +47,10 @@ for bits in 4/4 3/3 2/4; do
   cell[2,$tag]=$(quantize "$dir/noise-$tag.safetensors" "${q[@]}" --calib "$dir/noise.safetensors")
   cell[3,$tag]=$(quantize "$dir/pixels-$tag.safetensors" "${q[@]}" --calib "$dir/pixels.safetensors")
   cell[4,$tag]=$(quantize "$dir/no-swing-$tag.safetensors" "${q[@]}" --calib "$dir/genie-d-no-swing.safetensors")
-  cell[5,$tag]=$(quantize "$dir/genie-$tag.safetensors" "${q[@]}" --calib "$dir/genie-d.safetensors")
-  cell[6,$tag]=$(quantize "$dir/brecq-$tag.safetensors" "${q[@]}" --method brecq --calib "$dir/genie-d.safetensors")
-  cell[7,$tag]=$(quantize "$dir/real-$tag.safetensors" "${q[@]}" --real "$images")
+  cell[5,$tag]=$(quantize "$dir/swing14-$tag.safetensors" "${q[@]}" --calib "$dir/genie-d-swing14.safetensors")
+  cell[6,$tag]=$(quantize "$dir/genie-$tag.safetensors" "${q[@]}" --calib "$dir/genie-d.safetensors")
+  cell[7,$tag]=$(quantize "$dir/brecq-$tag.safetensors" "${q[@]}" --method brecq --calib "$dir/genie-d.safetensors")
+  cell[8,$tag]=$(quantize "$dir/real-$tag.safetensors" "${q[@]}" --real "$images")
 done
 
 echo "| $(basename "$weights" .safetensors) | W4A4 | W3A3 | W2A4 |"
