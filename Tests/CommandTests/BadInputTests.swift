@@ -167,6 +167,12 @@ let badInputs: [BadInput] = [
     BadInput("--no-swing with --method genie-paper", status: 64, says: ["--no-swing", "genie-paper fixes swing convolution on", "--method genie --no-swing"]) { _ in
         ["distill", "--weights", resnet20, "--method", "genie-paper", "--no-swing", "--images", "2", "--out", "i.safetensors"]
     },
+    BadInput("--swing-min-side with --method genie-paper", status: 64, says: ["--swing-min-side", "genie-paper swings every strided convolution", "--method genie"]) { _ in
+        ["distill", "--weights", resnet20, "--method", "genie-paper", "--swing-min-side", "14", "--images", "2", "--out", "i.safetensors"]
+    },
+    BadInput("--swing-min-side below 0", status: 64, says: ["--swing-min-side must be at least 0, got -1"]) { _ in
+        ["distill", "--weights", resnet20, "--swing-min-side=-1", "--images", "2", "--out", "i.safetensors"]
+    },
     BadInput("--preset that genie run does not know", status: 64, says: ["'huge' is invalid for '--preset <preset>'", "'quick' and 'paper'"]) { _ in
         ["run", "--preset", "huge"]
     },
