@@ -45,6 +45,36 @@ public enum VectorMath {
         }
     }
 
+    /// `Σ |x − Q(x)|^norm` over `values` for the grid `Q(x) = step·(clamp(round(x/step) + zeroPoint, lower, upper) −
+    /// zeroPoint)` (round half to even): the error the quantizers' step-size searches minimize. The terms by
+    /// `variant`'s loop, tile by tile, added up as float vectors and then in double.
+    public static func quantizationError(_ values: ArraySlice<Float>, step: Float, zeroPoint: Float, lower: Float,
+                                         upper: Float, norm: Float, variant: Variant = best) -> Float {
+        precondition(variant.isSupported, "this CPU does not run the \(variant) variant")
+        var grid = ck_grid(step: step, zero_point: zeroPoint, lower: lower, upper: upper, norm: norm)
+        let tile = QuantizerKernels.tile
+        return values.withUnsafeBufferPointer { x in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: tile) { terms in
+                var sum = 0.0
+                for lo in stride(from: 0, to: x.count, by: tile) {
+                    let n = Swift.min(tile, x.count - lo)
+                    ck_quantization_error(variant.rawValue, x.baseAddress! + lo, &grid, terms.baseAddress!, n)
+                    sum += QuantizerKernels.sumOf(terms.baseAddress!, n)
+                }
+                return Float(sum)
+            }
+        }
+    }
+
+    /// The naive twin of `quantizationError`: libm's `powf` per element, added up in double in order.
+    public static func naiveQuantizationError(_ values: ArraySlice<Float>, step: Float, zeroPoint: Float, lower: Float,
+                                              upper: Float, norm: Float) -> Float {
+        Float(values.reduce(0.0) { err, x in
+            let q = step * (Swift.min(Swift.max((x / step).rounded(.toNearestOrEven) + zeroPoint, lower), upper) - zeroPoint)
+            return err + Double(powf(abs(x - q), norm))
+        })
+    }
+
     /// The naive twin of `sigmoid`: libm's `expf` per element.
     public static func naiveSigmoid(_ x: [Float]) -> [Float] { x.map { 1 / (1 + expf(-$0)) } }
 

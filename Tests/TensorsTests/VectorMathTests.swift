@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 import Tensors
 import Testing
@@ -58,5 +59,54 @@ import Testing
         #expect(fast[0] == 0 && fast[1] == 0 && fast[2] == 1 && fast[3] == 1, "0 and 1 are exact")
         #expect(VectorMath.absPower([.nan], beta, variant: variant)[0].isNaN)
         for n in [0, 1, 7, 33] { #expect(VectorMath.absPower(Array(x.prefix(n)), beta, variant: variant) == Array(fast.prefix(n))) }
+    }
+
+    /// Weight rows (zero point, grid 0...levels) and activations (no zero point, a signed grid) at step sizes from
+    /// clipping most values to none, as the searches try them. The terms differ by the power's ulp, the sums by their
+    /// order (the searches summed in float before; both sums here are double's).
+    @Test(arguments: variants)
+    func quantizationErrorIsWithinOneMillionthOfTheNaiveSum(variant: VectorMath.Variant) {
+        var rng = SeededGenerator(seed: 24)
+        for (count, levels, signed) in [(4608, Float(3), false), (27, 15, false), (1, 255, false), (20_000, 7, true), (1030, 1, true)] {
+            let x = (0..<count).map { _ in Float.random(in: -1...1, using: &rng) * Float.random(in: 0...1, using: &rng) }
+            let (lower, upper): (Float, Float) = signed ? (-(levels + 1) / 2, (levels - 1) / 2) : (0, levels)
+            for r: Float in [1, 0.5, 0.13, 0.01] {
+                let step = r * 2 / levels, zero: Float = signed ? 0 : ((r / step).rounded(.toNearestOrEven))
+                let fast = VectorMath.quantizationError(x[...], step: step, zeroPoint: zero, lower: lower, upper: upper,
+                                                        norm: 2.4, variant: variant)
+                let naive = VectorMath.naiveQuantizationError(x[...], step: step, zeroPoint: zero, lower: lower, upper: upper, norm: 2.4)
+                #expect(abs(fast - naive) <= 1e-6 * naive, "\(variant), \(count) values, levels \(levels), r \(r): \(fast) vs \(naive)")
+            }
+        }
+        // Exact terms at norm 1 on the grid −1, 0, 1, 2 (step 1, zero point 1, codes 0...3), clamped at both ends.
+        let x: [Float] = [0.25, 1.75, 0.625, 7, -1.25, -3]
+        let terms = x.map { VectorMath.quantizationError([$0][...], step: 1, zeroPoint: 1, lower: 0, upper: 3, norm: 1, variant: variant) }
+        #expect(terms == [0.25, 0.25, 0.375, 5, 0.25, 2])
+    }
+
+    /// Adam's C loop in each variant, in place and into fresh buffers, against PyTorch's rule for one scalar at a time
+    /// (as in OptimizerStepTests), bit for bit: the loop fuses no product into a sum.
+    @Test(arguments: variants, [false, true])
+    func adamVariantGivesTheScalarRulesBits(variant: VectorMath.Variant, inPlace: Bool) {
+        var rng = SeededGenerator(seed: 11)
+        let count = 50_003, (lr, b1, b2, eps, wd, t): (Float, Float, Float, Float, Float, Int) = (0.01, 0.9, 0.999, 1e-8, 0.01, 3)
+        let (p, g, m) = ((0..<count).map { _ in Float.random(in: -1...1, using: &rng) },
+                         (0..<count).map { _ in Float.random(in: -1...1, using: &rng) },
+                         (0..<count).map { _ in Float.random(in: -0.1...0.1, using: &rng) })
+        let v = (0..<count).map { _ in Float.random(in: 0...0.01, using: &rng) }
+        let inputs = [p, g, m, v].map(FloatBuffer.init)
+        let outputs = inPlace ? [inputs[0], inputs[2], inputs[3]] : (0..<3).map { _ in FloatBuffer(capacity: count) }
+        OptimizerKernels.adam(parameter: inputs[0], gradient: inputs[1], firstMoment: inputs[2], secondMoment: inputs[3],
+                              newParameter: outputs[0], newFirstMoment: outputs[1], newSecondMoment: outputs[2], count: count,
+                              learningRate: lr, beta1: b1, beta2: b2, epsilon: eps, weightDecay: wd, step: t, variant: variant)
+        let bias1 = 1 - powf(b1, Float(t)), bias2 = 1 - powf(b2, Float(t))
+        var naive = (p: p, m: m, v: v)
+        for i in 0..<count {
+            let d = g[i] + wd * p[i]
+            naive.m[i] = b1 * m[i] + (1 - b1) * d
+            naive.v[i] = b2 * v[i] + (1 - b2) * d * d
+            naive.p[i] = p[i] - (lr / bias1) * naive.m[i] / (naive.v[i].squareRoot() / bias2.squareRoot() + eps)
+        }
+        #expect(outputs.map { $0.scalars(count: count) } == [naive.p, naive.m, naive.v], "\(variant)")
     }
 }
