@@ -6,14 +6,13 @@
 // Tests/TensorsTests/VectorMathTests.swift compares them with.
 #include "CKernels.h"
 #include <stdint.h>
-#include <string.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-ALWAYS_INLINE uint32_t float_bits(float x) { uint32_t b; memcpy(&b, &x, sizeof b); return b; }
-ALWAYS_INLINE float float_from_bits(uint32_t b) { float x; memcpy(&x, &b, sizeof x); return x; }
-ALWAYS_INLINE uint64_t double_bits(double x) { uint64_t b; memcpy(&b, &x, sizeof b); return b; }
-ALWAYS_INLINE double double_from_bits(uint64_t b) { double x; memcpy(&x, &b, sizeof x); return x; }
+ALWAYS_INLINE uint32_t float_bits(float x) { uint32_t b; __builtin_memcpy(&b, &x, sizeof b); return b; }
+ALWAYS_INLINE float float_from_bits(uint32_t b) { float x; __builtin_memcpy(&x, &b, sizeof x); return x; }
+ALWAYS_INLINE uint64_t double_bits(double x) { uint64_t b; __builtin_memcpy(&b, &x, sizeof b); return b; }
+ALWAYS_INLINE double double_from_bits(uint64_t b) { double x; __builtin_memcpy(&x, &b, sizeof x); return x; }
 
 /// c[0] + c[1]·x + … + c[n−1]·x^(n−1) by Horner's rule (unrolled: n and c are constants where it is inlined).
 ALWAYS_INLINE float polynomial_float(float x, const float *c, int n) {
