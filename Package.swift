@@ -25,8 +25,11 @@ let package = Package(
         // byte loops (besides Data's zlib wrapper). Only Tensors imports it (Tests/TensorsTests/RawPointerFenceTests.swift
         // checks both).
         .target(name: "Kernels", dependencies: [
-            "CDNNL", .product(name: "RealModule", package: "swift-numerics"),
+            "CDNNL", "CKernels", .product(name: "RealModule", package: "swift-numerics"),
         ]),
+        // Hot float loops in C, compiled for several instruction sets through per-function target attributes and
+        // chosen at run time by CPU features (the flags stay the package's); only Kernels imports it.
+        .target(name: "CKernels"),
         // Tensor, autodiff, ops with their pullbacks, RNG, safetensors; Kernels through its typed API only.
         .target(name: "Tensors", dependencies: ["Kernels"]),
         // Modules, layers, losses, state dicts, optimizers and schedules.

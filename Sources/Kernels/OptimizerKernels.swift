@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,24 +32,25 @@ public enum OptimizerKernels {
 
     /// PyTorch 1.13's Adam at step `step` (from 1) for `count` floats: `d = g + weightDecay·p`,
     /// `m' = β1·m + (1 − β1)·d`, `v' = β2·v + (1 − β2)·d²`,
-    /// `p' = p − (lr / (1 − β1^t))·m' / (√v' / √(1 − β2^t) + ε)`.
+    /// `p' = p − (lr / (1 − β1^t))·m' / (√v' / √(1 − β2^t) + ε)`. The loop is C's (`ck_adam`), compiled for `variant`
+    /// (the widest this CPU runs unless a test asks for another); every variant gives the scalar rule's bits.
     public static func adam(parameter: FloatBuffer, gradient: FloatBuffer, firstMoment: FloatBuffer,
                             secondMoment: FloatBuffer, newParameter: FloatBuffer, newFirstMoment: FloatBuffer,
                             newSecondMoment: FloatBuffer, count: Int, learningRate lr: Float, beta1 b1: Float,
-                            beta2 b2: Float, epsilon eps: Float, weightDecay wd: Float, step: Int) {
+                            beta2 b2: Float, epsilon eps: Float, weightDecay wd: Float, step: Int,
+                            variant: VectorMath.Variant = VectorMath.best) {
         let p = parameter.pointer, g = gradient.pointer, m = firstMoment.pointer, v = secondMoment.pointer
         let o = newParameter.pointer, nm = newFirstMoment.pointer, nv = newSecondMoment.pointer
         let t = Float(step)
         let correction1 = 1 - powf(b1, t), correction2Root = (1 - powf(b2, t)).squareRoot()
-        let stepSize = lr / correction1
+        let hyperparameters = ck_adam(beta1: b1, beta2: b2, epsilon: eps, weight_decay: wd, step_size: lr / correction1,
+                                      correction2_root: correction2Root)
         withExtendedLifetime((parameter, gradient, firstMoment, secondMoment, newParameter, newFirstMoment, newSecondMoment)) {
-            parallelChunks(count) { r in
-                for i in r {
-                    let d = g[i] + wd * p[i]
-                    let mi = b1 * m[i] + (1 - b1) * d, vi = b2 * v[i] + (1 - b2) * d * d
-                    nm[i] = mi
-                    nv[i] = vi
-                    o[i] = p[i] - stepSize * mi / (vi.squareRoot() / correction2Root + eps)
+            withUnsafePointer(to: hyperparameters) { h in
+                parallelChunks(count) { r in
+                    let i = r.lowerBound
+                    ck_adam(variant.rawValue, h, p.advanced(by: i), g.advanced(by: i), m.advanced(by: i), v.advanced(by: i),
+                            o.advanced(by: i), nm.advanced(by: i), nv.advanced(by: i), r.count)
                 }
             }
         }

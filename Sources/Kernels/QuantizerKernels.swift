@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A per-output-channel soft weight quantizer as the fused loops see it: `channels` rows of `perChannel` weights,
 /// integers `0...levels`, and AdaRound's rectified sigmoid `h(v) = clamp(σ(v)·(ζ − γ) + γ, 0, 1)`.
 public struct SoftQuantizerShape: Sendable {
@@ -15,12 +11,12 @@ public struct SoftQuantizerShape: Sendable {
 
 /// GENIE-M's soft weight quantizer `W̃ = s·(clamp(B + h(V) + z, 0, levels) − z)` and AdaRound's rounding regularizer,
 /// each one pass over the weights (the composed tensor ops took about twenty). Every step is the composed ops' own float
-/// operation in their order, so the weight and its softbit gradient are the same bits. The naive twin is
-/// `WeightQuantizer`'s composed form (Tests/GenieTests/FusedQuantizerTests.swift).
+/// operation in their order, except the sigmoid and `|u|^β`, taken by `VectorMath`'s vectorized loops (within a few ulp
+/// of libm's). The naive twin is `WeightQuantizer`'s composed form (Tests/GenieTests/FusedQuantizerTests.swift).
 public enum QuantizerKernels {
     /// `weight = s[c]·(clamp(B + h(V) + z[c], 0, levels) − z[c])`, and `sigmoid = σ(V)` for the pullback. Each row
-    /// takes two loops: the `expf` calls, then the clamps, which vectorize only without calls in the loop (in one loop
-    /// they became branches, mispredicted on random softbits).
+    /// takes two loops: the sigmoid, then the clamps (with libm calls in one loop they became branches, mispredicted on
+    /// random softbits).
     public static func softWeight(softbits: FloatBuffer, base: FloatBuffer, scale: FloatBuffer, zeroPoint: FloatBuffer,
                                   weight: FloatBuffer, sigmoid: FloatBuffer, shape q: SoftQuantizerShape) {
         let v = softbits.pointer, b = base.pointer, s = scale.pointer, z = zeroPoint.pointer
@@ -30,7 +26,7 @@ public enum QuantizerKernels {
             parallelChunks(q.channels, costPerItem: n * 16) { r in
                 for c in r {
                     let sc = s[c], zc = z[c], v = v + c &* n, b = b + c &* n, w = w + c &* n, y = y + c &* n
-                    for i in 0..<n { y[i] = 1 / (1 + expf(-v[i])) }
+                    VectorMath.sigmoid(v, into: y, count: n)
                     for i in stride(from: 0, to: n, by: 8) {
                         let h = clamp(load8(y, i, n) * stretch + gamma, 0, 1)
                         store8(sc * (clamp(load8(b, i, n) + h + zc, 0, levels) - zc), w, i, n)
@@ -70,9 +66,9 @@ public enum QuantizerKernels {
     }
 
     /// AdaRound's regularizer `Σ (1 − |2h(V) − 1|^β)` over `count` softbits and, into `softbitGradient` when given, its
-    /// gradient in V, in one pass (tile by tile: the `expf` and `powf` calls apart from the loops that vectorize). The
-    /// gradient of `|u|^β` is taken as `β·|u|^β / |u|`: one `powf` where the composed ops call it twice
-    /// (`β·|u|^(β−1)`), equal up to float rounding.
+    /// gradient in V, in one pass (tile by tile: the sigmoid and `|u|^β` loops apart from the clamps and masks). The
+    /// gradient of `|u|^β` is taken as `β·|u|^β / |u|`: one power where the composed ops take two (`β·|u|^(β−1)`),
+    /// equal up to float rounding.
     public static func roundingLoss(softbits: FloatBuffer, count: Int, beta: Float, zeta: Float, gamma: Float,
                                     softbitGradient: FloatBuffer?) -> Double {
         let v = softbits.pointer, dv = softbitGradient?.pointer
@@ -87,12 +83,12 @@ public enum QuantizerKernels {
                         let y = scratch.baseAddress!, a = y + tile, p = a + tile
                         for k in r {
                             let lo = k &* tile, n = Swift.min(tile, count &- lo), v = v + lo
-                            for i in 0..<n { y[i] = 1 / (1 + expf(-v[i])) }
+                            VectorMath.sigmoid(v, into: y, count: n)
                             for i in stride(from: 0, to: n, by: 8) {
                                 let u = clamp(load8(y, i, n) * stretch + gamma, 0, 1) * 2 - 1
                                 store8(u.replacing(with: -u, where: u .< 0), a, i, n)
                             }
-                            for i in 0..<n { p[i] = powf(a[i], beta) }
+                            VectorMath.absPower(a, beta, into: p, count: n)
                             if let dv = dv.map({ $0 + lo }) {
                                 for i in stride(from: 0, to: n, by: 8) {
                                     let sig = load8(y, i, n), stretched = sig * stretch + gamma, h = clamp(stretched, 0, 1)

@@ -30,9 +30,10 @@ import Tensors
         let probe = Tensor.randomNormal(shape, using: &rng)
         let (fused, dFused) = valueAndGradients(of: [q.softbits, q.scale]) { (q() * probe).sum() }
         let (composed, dComposed) = valueAndGradients(of: [q.softbits, q.scale]) { (q.composedSoftWeight() * probe).sum() }
-        // The fused loops do the composed ops' float operations in their order: the same weight and softbit gradient.
-        #expect(q().scalars == q.composedSoftWeight().scalars)
-        #expect(dFused[0].scalars == dComposed[0].scalars)
+        // No longer the same bits: the fused sigmoid is VectorMath's, within a few ulp of the composed ops' libm expf.
+        let weight = q.composedSoftWeight(), softbitScale = dComposed[0].scalars.map(abs).max()!
+        #expect(maxAbsDifference(q(), weight) <= 1e-5 * max(weight.scalars.map(abs).max()!, 1e-3), "weight")
+        #expect(maxAbsDifference(dFused[0], dComposed[0]) <= 1e-5 * max(softbitScale, 1e-3), "softbit gradient")
         #expect(abs(fused.item - composed.item) <= 1e-5 * max(1, abs(composed.item)))
         // The step-size gradient is a per-channel sum, added up in another order.
         let scale = dComposed[1].scalars.map(abs).max()!

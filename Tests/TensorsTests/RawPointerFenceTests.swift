@@ -8,10 +8,10 @@ import Testing
     static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Sources")
 
-    /// Raw pointers and memory: allowed in Kernels only.
+    /// Raw pointers and memory, and the C loops that take them: allowed in Kernels only.
     static let pointerPatterns = [#"\bUnsafe(Mutable)?(Raw)?(Buffer)?Pointer\b"#, #"\bwithUnsafe(Mutable)?(Bytes|BufferPointer|Pointer)\b"#,
                                   #"\.baseAddress\b"#, #"\.pointer\b"#, #"\bUnmanaged\b"#, #"\bOpaquePointer\b"#,
-                                  #"\bunsafeBitCast\b"#, #"\bunsafeUninitializedCapacity\b"#]
+                                  #"\bunsafeBitCast\b"#, #"\bunsafeUninitializedCapacity\b"#, #"^import CKernels$"#]
     /// Kernels' types and tensor storage: allowed in Kernels and Tensors.
     static let kernelPatterns = [#"^import Kernels$"#, #"\bFloatBuffer\b"#, #"\.buffer\b(?!\()"#]
     /// Files outside Kernels that may use raw pointers, with the reason: zlib's C API streams through a `z_stream`
@@ -54,14 +54,23 @@ import Testing
         #expect(found.isEmpty, "Kernels' types or tensor storage outside Kernels and Tensors (use Tensor's ops, `sharesStorage(with:)`):\n\(found.joined(separator: "\n"))")
     }
 
-    @Test func onlyTensorsDependsOnKernelsInThePackage() throws {
+    /// The library targets of Package.swift that list `dependency`.
+    static func dependents(of dependency: String) throws -> [String] {
         let manifest = try String(contentsOf: Self.sources.deletingLastPathComponent().appendingPathComponent("Package.swift"), encoding: .utf8)
         let target = try Regex(#"\.target\(name: "(\w+)", dependencies: \[([^\]]*)\]"#)
-        let dependents = manifest.matches(of: target).compactMap { match -> String? in
+        return manifest.matches(of: target).compactMap { match -> String? in
             let (name, dependencies) = (String(match.output[1].substring ?? ""), match.output[2].substring ?? "")
-            return dependencies.contains("\"Kernels\"") ? name : nil
+            return dependencies.contains("\"\(dependency)\"") ? name : nil
         }
-        #expect(dependents == ["Tensors"], "library targets depending on Kernels: \(dependents)")
+    }
+
+    @Test func onlyTensorsDependsOnKernelsInThePackage() throws {
+        #expect(try Self.dependents(of: "Kernels") == ["Tensors"], "library targets depending on Kernels")
+    }
+
+    /// The C loops (Sources/CKernels) take raw pointers too: only Kernels may call them.
+    @Test func onlyKernelsDependsOnCKernelsInThePackage() throws {
+        #expect(try Self.dependents(of: "CKernels") == ["Kernels"], "library targets depending on CKernels")
     }
 
     @Test func theScanFindsAPlantedPointer() throws {

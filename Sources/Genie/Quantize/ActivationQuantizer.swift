@@ -61,12 +61,7 @@ public final class ActivationQuantizer {
         let errors = parallelMap(100, costPerItem: nonzero.count) { i -> Float in
             let s = step(i)
             guard s.isNormal else { return .infinity }
-            var err: Float = 0
-            for v in nonzero {
-                let q = s * min(max((v / s).rounded(.toNearestOrEven), qn), qp)
-                err += powf(abs(v - q), searchNorm)
-            }
-            return err
+            return quantizationError(nonzero[...], step: s, lower: qn, upper: qp, norm: searchNorm)
         }
         // An all-zero (or denormal-only) tensor keeps step 1; min-max stays if every error overflows.
         var best = (Float.infinity, unit.isNormal ? unit : 1)
@@ -84,7 +79,3 @@ public final class ActivationQuantizer {
         return Tensor.select(keep.converted(to: x.layout), quantized, x)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -83,11 +83,7 @@ public final class WeightQuantizer {
             let s = step(r)
             guard s.isNormal else { continue }
             let z = (-r * wmin / s).rounded(.toNearestOrEven)
-            var err: Float = 0
-            for x in row {
-                let q = s * (min(max((x / s).rounded(.toNearestOrEven) + z, 0), levels) - z)
-                err += powf(Swift.abs(x - q), searchNorm)
-            }
+            let err = quantizationError(row, step: s, zeroPoint: z, lower: 0, upper: levels, norm: searchNorm)
             if err < best.0 { best = (err, s, z) }
         }
         return (best.1, best.2)

@@ -1,0 +1,49 @@
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+/// Vectorized float loops compiled for several instruction sets, one chosen at run time (Sources/CKernels/VectorMath.c).
+/// Only Kernels imports this module; the libm loops they replace stay in Kernels as their naive twins (`VectorMath`).
+
+/// The instruction sets a loop is compiled for: the baseline of the architecture (SSE2 on x86-64, NEON on arm64),
+/// AVX2 with FMA, AVX-512F. Only the baseline exists off x86-64.
+enum {
+    CK_VARIANT_BASELINE = 0,
+    CK_VARIANT_AVX2 = 1,
+    CK_VARIANT_AVX512 = 2,
+};
+
+/// 1 when this CPU runs `variant`'s instructions, else 0.
+int ck_variant_supported(int variant);
+
+/// The widest variant this CPU runs.
+int ck_best_variant(void);
+
+/// `y[i] = 1 / (1 + e^(-x[i]))` for `i < n`, compiled for `variant` (the baseline when the CPU lacks it).
+void ck_sigmoid(int variant, const float *x, float *y, long n);
+
+/// `y[i] = |a[i]|^beta` for `i < n` and `beta > 0` (0 where `a[i]` is 0), compiled for `variant` (the baseline when
+/// the CPU lacks it).
+void ck_abs_power(int variant, const float *a, float beta, float *y, long n);
+
+/// A quantization grid: x ↦ step·(clamp(round(x/step) + zero_point, lower, upper) − zero_point), round to nearest
+/// even; and the power of the error a step-size search minimizes.
+struct ck_grid {
+    float step, zero_point, lower, upper, norm;
+};
+
+/// `y[i] = |x[i] − Q(x[i])|^norm` for `i < n` with Q `grid`'s quantizer, compiled for `variant` (the baseline when the
+/// CPU lacks it).
+void ck_quantization_error(int variant, const float *x, const struct ck_grid *grid, float *y, long n);
+
+/// PyTorch 1.13's Adam hyperparameters at one step t: the step size `lr / (1 − β1^t)` and `√(1 − β2^t)`.
+struct ck_adam {
+    float beta1, beta2, epsilon, weight_decay, step_size, correction2_root;
+};
+
+/// Adam's update of `n` floats (`OptimizerKernels.adam`): `d = g + wd·p`, `m' = β1·m + (1 − β1)·d`,
+/// `v' = β2·v + (1 − β2)·d²`, `p' = p − step_size·m' / (√v' / correction2_root + ε)`. An output may be its input's
+/// array. Compiled for `variant` (the baseline when the CPU lacks it).
+void ck_adam(int variant, const struct ck_adam *hyperparameters, const float *p, const float *g, const float *m,
+             const float *v, float *new_p, float *new_m, float *new_v, long n);
+
+#endif
