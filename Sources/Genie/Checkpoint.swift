@@ -45,12 +45,18 @@ public struct Checkpoint: Sendable {
     /// Saves `file` as part `index` of a folder checkpoint (making the folder, which another process given the
     /// same job may have finished and removed).
     public func save(_ file: SafeTensors, part index: Int) throws {
-        do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) } catch {
-            throw GenieError("cannot create the folder '\(url.path)' that keeps finished work (a file is in the way, or no permission)")
-        }
         var file = file
         file.metadata["run"] = fingerprint
-        try file.write(to: partURL(index))
+        for attempt in 1...3 {
+            do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) } catch {
+                throw GenieError("cannot create the folder '\(url.path)' that keeps finished work (a file is in the way, or no permission)")
+            }
+            do {
+                return try file.write(to: partURL(index))
+            } catch where attempt < 3 && !FileManager.default.fileExists(atPath: url.path) {
+                continue  // the other process finished and removed the folder while this part was written: make it again
+            }
+        }
     }
 
     /// The file name of part `index` (`batch-00003.safetensors`).
