@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Combines Markdown tables of the same shape (one per seed, as scripts/accuracy_table.sh prints them) into one
-table whose cells are "mean ± half-range (min-max)", and says how many seeds each cell has.
+table whose cells are "mean ± half-range (min-max)" (one value where all seeds agree), and says how many seeds a
+cell has when some lack it.
 Usage: scripts/mean_spread.py TABLE.md [TABLE.md ...]   (cells that are not numbers, e.g. "-", are skipped)"""
 import sys
 
@@ -36,6 +37,9 @@ def main():
                 cells.append("-")
                 continue
             mean, low, high = sum(values) / len(values), min(values), max(values)
+            if low == high == values[0] and len(values) == len(tables):
+                cells.append(f"{mean:.2f}")  # the same on every seed (full precision)
+                continue
             seeds = "" if len(values) == len(tables) else f" [{len(values)} seeds]"
             cells.append(f"{mean:.2f} ± {(high - low) / 2:.2f} ({low:.2f}-{high:.2f}){seeds}")
         print("| " + " | ".join(cells) + " |")
