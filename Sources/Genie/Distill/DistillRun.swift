@@ -57,7 +57,7 @@ public struct DistilledSet {
 struct DistillSettings: Encodable {
     var method: String, seed: UInt64, iterations: Int, batchSize: Int, swing: Bool, images: Int
     var arch: String, shape: [Int], weights: String
-    /// nil for GENIE's swing on every map, so that the settings (and checkpoints) of such runs stay as they were.
+    /// `DistillConfig.recordedSwingMinimumSide`.
     var swingMinimumSide: Int?
 }
 
@@ -66,7 +66,7 @@ public func distillCheckpoint(at url: URL, spec: ModelSpec, model: Module, total
     Checkpoint(at: url, settings: DistillSettings(
         method: config.method.rawValue, seed: config.seed, iterations: config.iterations, batchSize: config.batchSize,
         swing: config.swing, images: total, arch: spec.arch, shape: [spec.inChannels, spec.imageSize, spec.imageSize],
-        weights: model.weightsHash, swingMinimumSide: config.swingMinimumSide > 0 ? config.swingMinimumSide : nil))
+        weights: model.weightsHash, swingMinimumSide: config.recordedSwingMinimumSide))
 }
 
 /// Distills `total` images in batches of `config.batchSize` (the last batch may be smaller), only those of
@@ -135,7 +135,7 @@ public enum DistilledFile {
             "initial_losses": set.initialLosses.map { "\($0)" }.joined(separator: ","),
             "final_losses": set.finalLosses.map { "\($0)" }.joined(separator: ","),
         ]) { $1 })
-        if config.swing && config.swingMinimumSide > 0 { file.metadata["swing_min_side"] = "\(config.swingMinimumSide)" }
+        if let side = config.recordedSwingMinimumSide { file.metadata["swing_min_side"] = "\(side)" }
         file.set("images", set.images)
         try file.write(to: url)
         if set.images.count > 0 {

@@ -26,6 +26,9 @@ public struct DistillConfig: Sendable {
     public var statistics: BNSLoss.Statistics
     /// Swing only inputs whose height and width are at least this (0: every strided convolution's, as GENIE does).
     public var swingMinimumSide = 0
+    /// The minimum side that files and checkpoints record: nil when every strided convolution swings (GENIE's rule,
+    /// so such runs' settings stay as they were) or none does.
+    var recordedSwingMinimumSide: Int? { swing && swingMinimumSide > 0 ? swingMinimumSide : nil }
     public var latentDimension = 256
     /// Adam lr of the latents (and of the pixels for `.pixels`), with ReduceLROnPlateau.
     public var latentLearningRate: Float
