@@ -150,15 +150,22 @@ public enum Convolution {
         let weights = OneDNN.memoryDesc(s.weightDims, s.groups == 1 ? dnnl_oihw : dnnl_goihw)
         let what = "\(pass) \(s)"
 
-        var primitive = makePrimitive(s, pass, bias: bias, src: src, dst: dst, what)
-        // Measured on AVX2: oneDNN's reference code is ~100x slower, and its im2col + gemm code 1.7-2.5x
-        // slower, than its jit kernels on layouts it picks plus reorders; except with a 1-channel
-        // input, which blocking would pad to a whole block (gemm is then 1.5x faster).
-        let impl = primitive.implementation
-        if impl.hasPrefix("ref") || (impl.contains("gemm") && s.inChannels > 1) {
-            let anySrc = OneDNN.memoryDesc([s.batch, s.inChannels, s.height, s.width], dnnl_format_tag_any)
-            let anyDst = OneDNN.memoryDesc([s.batch, s.outChannels, s.outHeight, s.outWidth], dnnl_format_tag_any)
-            primitive = makePrimitive(s, pass, bias: bias, src: anySrc, dst: anyDst, what)
+        let anySrc = OneDNN.memoryDesc([s.batch, s.inChannels, s.height, s.width], dnnl_format_tag_any)
+        let anyDst = OneDNN.memoryDesc([s.batch, s.outChannels, s.outHeight, s.outWidth], dnnl_format_tag_any)
+        var primitive: Primitive
+        if prefersWinograd(s), let winograd = makePrimitive(s, pass, .winograd, bias: bias, src: src, dst: dst, what)
+                                              ?? makePrimitive(s, pass, .winograd, bias: bias, src: anySrc, dst: anyDst, what) {
+            primitive = winograd
+        } else {
+            primitive = makePrimitive(s, pass, .direct, bias: bias, src: src, dst: dst, what)!
+            // Measured on AVX2: oneDNN's reference code is ~100x slower, and its im2col + gemm code 1.7-2.5x
+            // slower, than its jit kernels on layouts it picks plus reorders. With a 1-channel input gemm
+            // was 1.5x faster there, but on AVX-512 with 2 threads its backward-weights took 196 ms where
+            // the blocked jit kernel takes 4 ms (ResNet-20's first layer at batch 128).
+            let impl = primitive.implementation
+            if impl.hasPrefix("ref") || impl.contains("gemm") {
+                primitive = makePrimitive(s, pass, .direct, bias: bias, src: anySrc, dst: anyDst, what)!
+            }
         }
         let callerLayouts: [Int32: dnnl_memory_desc_t] = switch pass {
         case .forward: [DNNL_ARG_SRC: src, DNNL_ARG_WEIGHTS: weights, DNNL_ARG_DST: dst]
@@ -175,10 +182,21 @@ public enum Convolution {
         return Plan(primitive, adapters: adapters)
     }
 
+    /// Whether `s` runs Winograd's F(4x4, 3x3) algorithm, where oneDNN has it (its AVX-512 kernels; elsewhere
+    /// the direct kernels run): 3x3, stride 1, ungrouped, at least 64 channels in and out. Measured with 2
+    /// threads on AVX-512: 2-4x faster than the direct kernels on every such layer of ResNet-18 at 224x224,
+    /// 1.3-2.1x on GENIE-D's generator at 14x14 (128 -> 64 channels); 0.8-1.3x on ResNet-20's 16- and
+    /// 32-channel layers, which keep the direct kernels. Its rounding differs from the direct sums by about
+    /// 1e-6 of the output's scale.
+    static func prefersWinograd(_ s: ConvShape) -> Bool {
+        s.kernelHeight == 3 && s.kernelWidth == 3 && s.strideHeight == 1 && s.strideWidth == 1 && s.groups == 1
+            && s.inChannels >= 64 && s.outChannels >= 64
+    }
+
     /// The convolution primitive for activations `src` and `dst` (exact layouts or `format_tag_any`);
-    /// weights in the format oneDNN prefers.
-    private static func makePrimitive(_ s: ConvShape, _ pass: Pass, bias: Bool,
-                                      src: dnnl_memory_desc_t, dst: dnnl_memory_desc_t, _ what: String) -> Primitive {
+    /// weights in the format oneDNN prefers. Nil when oneDNN has no implementation of `algorithm` for them.
+    private static func makePrimitive(_ s: ConvShape, _ pass: Pass, _ algorithm: Algorithm, bias: Bool,
+                                      src: dnnl_memory_desc_t, dst: dnnl_memory_desc_t, _ what: String) -> Primitive? {
         var (src, dst) = (src, dst)
         var weights = OneDNN.memoryDesc(s.weightDims, dnnl_format_tag_any)
         var biasDesc = bias ? OneDNN.memoryDesc([s.outChannels], dnnl_x) : dnnl_memory_desc_t()
@@ -191,20 +209,27 @@ public enum Convolution {
         var hint: Primitive? = nil
         switch pass {
         case .forward:
-            OneDNN.check(dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct,
+            OneDNN.check(dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, algorithm.kind,
                          &src, &weights, &biasDesc, &dst, strides, padding, padRight),
                          "dnnl_convolution_forward_desc_init", what)
         case .backwardData:
-            OneDNN.check(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct,
+            OneDNN.check(dnnl_convolution_backward_data_desc_init(&d, algorithm.kind,
                          &src, &weights, &dst, strides, padding, padRight),
                          "dnnl_convolution_backward_data_desc_init", what)
             hint = plan(s, .forward, bias: false).primitive
         case .backwardWeights:
-            OneDNN.check(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct,
+            OneDNN.check(dnnl_convolution_backward_weights_desc_init(&d, algorithm.kind,
                          &src, &weights, &biasDesc, &dst, strides, padding, padRight),
                          "dnnl_convolution_backward_weights_desc_init", what)
             hint = plan(s, .forward, bias: bias).primitive
         }
-        return Primitive(what) { pd, attr in dnnl_primitive_desc_create(pd, &d, attr, OneDNN.engine, hint?.desc) }
+        let create: Primitive.Create = { pd, attr in dnnl_primitive_desc_create(pd, &d, attr, OneDNN.engine, hint?.desc) }
+        return algorithm == .direct ? Primitive(what, create) : Primitive(optional: what, create)
+    }
+
+    /// A convolution algorithm of oneDNN.
+    private enum Algorithm {
+        case direct, winograd
+        var kind: dnnl_alg_kind_t { self == .direct ? dnnl_convolution_direct : dnnl_convolution_winograd }
     }
 }

@@ -66,20 +66,37 @@ final class Primitive: @unchecked Sendable {
     /// What the primitive is, for error messages.
     let what: String
 
-    /// Builds the primitive from `create(&desc, attributes)`, which wraps a `*_primitive_desc_create` call.
-    init(_ what: String, _ create: (UnsafeMutablePointer<dnnl_primitive_desc_t?>, dnnl_primitive_attr_t) -> dnnl_status_t) {
-        self.what = what
+    /// A `*_primitive_desc_create` call: `create(&desc, attributes)`.
+    typealias Create = (UnsafeMutablePointer<dnnl_primitive_desc_t?>, dnnl_primitive_attr_t) -> dnnl_status_t
+
+    /// Builds the primitive from `create`; stops with oneDNN's error if it fails.
+    convenience init(_ what: String, _ create: Create) {
+        self.init(what, desc: Primitive.descriptor(what, create, optional: false)!)
+    }
+
+    /// Builds the primitive from `create`, or nil when oneDNN has no implementation for it (other failures stop).
+    convenience init?(optional what: String, _ create: Create) {
+        guard let desc = Primitive.descriptor(what, create, optional: true) else { return nil }
+        self.init(what, desc: desc)
+    }
+
+    private init(_ what: String, desc: dnnl_primitive_desc_t) {
+        var p: dnnl_primitive_t?
+        OneDNN.check(dnnl_primitive_create(&p, desc), "dnnl_primitive_create", what)
+        (self.what, self.desc, primitive) = (what, desc, p!)
+    }
+
+    private static func descriptor(_ what: String, _ create: Create, optional: Bool) -> dnnl_primitive_desc_t? {
         var attr: dnnl_primitive_attr_t?
         OneDNN.check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create")
         defer { dnnl_primitive_attr_destroy(attr) }
         OneDNN.check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user),
                      "dnnl_primitive_attr_set_scratchpad_mode")
         var pd: dnnl_primitive_desc_t?
-        OneDNN.check(create(&pd, attr!), "dnnl_primitive_desc_create", what)
-        var p: dnnl_primitive_t?
-        OneDNN.check(dnnl_primitive_create(&p, pd), "dnnl_primitive_create", what)
-        desc = pd!
-        primitive = p!
+        let status = create(&pd, attr!)
+        if optional && status == dnnl_unimplemented { return nil }
+        OneDNN.check(status, "dnnl_primitive_desc_create", what)
+        return pd
     }
 
     /// A reorder between two memory descriptors of the same logical tensor.

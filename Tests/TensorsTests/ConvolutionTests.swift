@@ -31,6 +31,8 @@ struct ConvCase: CustomStringConvertible, Sendable {
         ConvCase(c: 16, h: 6, w: 5, o: 1),                             // 1 output (blocked source: NarrowConvolution)
         ConvCase(n: 3, c: 32, h: 5, w: 7, o: 3, kh: 3, kw: 1, ph: 1, pw: 0),  // 3 outputs, rectangular kernel
         ConvCase(c: 16, h: 4, w: 4, o: 2, kh: 5, kw: 5, ph: 1, pw: 2),  // 2 outputs, kernel wider than the padding
+        ConvCase(c: 64, h: 9, w: 9, o: 64),                            // 64 -> 64, 3x3: Winograd where oneDNN has it
+        ConvCase(c: 128, h: 6, w: 5, o: 64, ph: 0, pw: 0),             // 128 -> 64, no padding: Winograd
     ]
 
     /// oneDNN forward and both backward passes against the naive twin, in every layout combination.
@@ -150,15 +152,16 @@ struct ConvCase: CustomStringConvertible, Sendable {
         #expect(message.contains("oneDNN dnnl_memory_desc_init_by_tag failed: invalid_arguments (dims [1, 1, -2, -2]"), "\(message)")
     }
 
-    @Test func picksJitKernelsForResNet20Shapes() {
+    @Test func picksJitKernelsNeverGemmOrReferenceForResNetShapes() {
         let shapes: [ConvCase] = [
             ConvCase(n: 128, c: 16, h: 28, w: 28), ConvCase(n: 128, c: 16, h: 28, w: 28, o: 32, sh: 2, sw: 2),
             ConvCase(n: 128, c: 32, h: 14, w: 14, o: 32), ConvCase(n: 128, c: 32, h: 14, w: 14, o: 64, sh: 2, sw: 2),
             ConvCase(n: 128, c: 64, h: 7, w: 7, o: 64), ConvCase(n: 128, c: 1, h: 28, w: 28),
+            ConvCase(n: 16, c: 128, h: 112, w: 112, o: 64),  // GENIE-D's generator at 224x224: Winograd on AVX-512
         ]
         for cc in shapes {
             let s = cc.shape(sourceBlocked: cc.c % channelBlock == 0, destinationBlocked: true)
-            for pass in [Convolution.Pass.forward, .backwardData, .backwardWeights] where cc.c > 1 || pass == .forward {
+            for pass in [Convolution.Pass.forward, .backwardData, .backwardWeights] {
                 let impl = Convolution.implementation(s, pass)
                 #expect(impl.hasPrefix("jit"), "\(pass) \(s) uses \(impl)")
             }
