@@ -25,6 +25,8 @@ struct Distill: ParsableCommand {
     @Flag(help: "Turn swing convolution off (ablation of --method genie).") var noSwing = false
     @Option(help: "Swing only maps whose height and width are at least N (default 0: every strided convolution's, as GENIE).")
     var swingMinSide = 0
+    @Option(help: "Weight of a label term: cross-entropy that aims each image at a class, classes in turn (default 0: off, as GENIE).")
+    var labelWeight: Float = 0
     @Option(help: "Distill only every M-th batch starting at K (K/M); also read from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with GENIE_SHARDS.")
     var shard: String?
     @Flag(help: "Print one JSON object with the result.") var json = false
@@ -53,6 +55,10 @@ struct Distill: ParsableCommand {
         guard !(swingMinSide > 0 && method == .geniePaper) else {
             throw ValidationError("--swing-min-side: genie-paper swings every strided convolution, as the paper has it; use --method genie")
         }
+        guard labelWeight >= 0 && labelWeight.isFinite else { throw ValidationError("--label-weight must be at least 0, got \(labelWeight)") }
+        guard labelWeight == 0 || method == .genie else {
+            throw ValidationError("--label-weight: only --method genie has a label term (genie-paper, pixels and noise have none)")
+        }
     }
 
     func run() throws {
@@ -65,6 +71,7 @@ struct Distill: ParsableCommand {
         config.seed = seed
         config.swing = config.swing && !noSwing
         config.swingMinimumSide = swingMinSide
+        config.labelWeight = labelWeight
         let url = URL(fileURLWithPath: out)
         // A job array started again: a shard whose file is finished with these settings has nothing to do.
         let partial = URL(fileURLWithPath: out + ".partial")

@@ -173,6 +173,12 @@ let badInputs: [BadInput] = [
     BadInput("--swing-min-side below 0", status: 64, says: ["--swing-min-side must be at least 0, got -1"]) { _ in
         ["distill", "--weights", resnet20, "--swing-min-side=-1", "--images", "2", "--out", "i.safetensors"]
     },
+    BadInput("--label-weight below 0", status: 64, says: ["--label-weight must be at least 0, got -1.0"]) { _ in
+        ["distill", "--weights", resnet20, "--label-weight=-1", "--images", "2", "--out", "i.safetensors"]
+    },
+    BadInput("--label-weight with --method genie-paper", status: 64, says: ["--label-weight: only --method genie has a label term"]) { _ in
+        ["distill", "--weights", resnet20, "--method", "genie-paper", "--label-weight", "1", "--images", "2", "--out", "i.safetensors"]
+    },
     BadInput("--preset that genie run does not know", status: 64, says: ["'huge' is invalid for '--preset <preset>'", "'quick' and 'paper'"]) { _ in
         ["run", "--preset", "huge"]
     },

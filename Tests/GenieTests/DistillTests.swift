@@ -123,6 +123,26 @@ func close(_ a: Tensor, _ b: Tensor, _ tolerance: Float = 1e-4) -> Bool {
         #expect(close(batch.images, f["distill.images"]!, 1e-3))
     }
 
+    /// With a label weight, the first iteration's loss is the BNS loss plus that weight times the cross-entropy of the
+    /// model's logits on the same images, image `j` of batch 1 (batches of 4) aimed at class `4 + j`.
+    @Test func labelTermAddsWeightedCrossEntropyAimingImagesAtClassesInTurn() throws {
+        let f = try fixture("genie.safetensors")
+        let model = try tinyModel(f)
+        var config = DistillConfig()
+        (config.iterations, config.swing, config.latentDimension, config.batchSize) = (1, false, 16, 4)
+        let plain = try Distiller(model: model, imageShape: [1, 8, 8], config: config)
+        config.labelWeight = 0.5
+        let labelled = try Distiller(model: model, imageShape: [1, 8, 8], config: config)
+        let latents = f["gen.z"]!.slice(batch: 0..<4)
+        let without = try plain.distill(latents: latents, generator: try tinyGenerator(f), firstLabel: 4)
+        let with = try labelled.distill(latents: latents, generator: try tinyGenerator(f), firstLabel: 4)
+        #expect(maxAbsDifference(with.images, without.images) == 0)
+        let logits = withoutGradients { model(without.images) }
+        let crossEntropy = crossEntropy(logits: logits, labels: [4, 5, 6, 7]).item
+        #expect(abs(with.initialLoss - (without.initialLoss + 0.5 * crossEntropy)) <= 1e-5 * max(1, with.initialLoss))
+        #expect(crossEntropy > 0.1)
+    }
+
     @Test func zeroQLossAndGradientMatchZeroQsCode() throws {
         let f = try fixture("genie.safetensors")
         let model = try tinyModel(f)

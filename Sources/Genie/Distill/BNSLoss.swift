@@ -46,8 +46,13 @@ public final class BNSLoss {
 
     /// Runs `model` on `images` (which the hooks observe) and returns the loss.
     public func callAsFunction(images: Tensor, model: Module) -> Tensor {
+        evaluate(images: images, model: model).loss
+    }
+
+    /// Runs `model` on `images` (which the hooks observe) and returns the loss and the model's output.
+    public func evaluate(images: Tensor, model: Module) -> (loss: Tensor, output: Tensor) {
         captured.removeAll(keepingCapacity: true)
-        _ = model(images)
+        let output = model(images)
         precondition(captured.count == targets.count, "not every batch-norm layer ran in the forward pass")
         var loss = statistics == .batch ? Self.imageTerm(images) : Self.perImageTerm(images, mean: Tensor(0), std: Tensor(1))
         for (i, target) in targets.enumerated() {
@@ -60,7 +65,7 @@ public final class BNSLoss {
             loss = loss + (m - target.mean).squared().sum() / c + (s - target.std).squared().sum() / c
         }
         captured.removeAll(keepingCapacity: true)
-        return loss
+        return (loss, output)
     }
 
     /// The loss's term on the images themselves: each image's per-channel mean and (unbiased) standard deviation

@@ -26,6 +26,9 @@ public struct DistillConfig: Sendable {
     public var statistics: BNSLoss.Statistics
     /// Swing only inputs whose height and width are at least this (0: every strided convolution's, as GENIE does).
     public var swingMinimumSide = 0
+    /// Weight of a cross-entropy term that aims image `j` of batch `b` at class `(b · batchSize + j) mod classes`, so
+    /// that every class gets its share of images (0: off, as GENIE; a label term as in GDFQ and its successors).
+    public var labelWeight: Float = 0
     /// The minimum side that files and checkpoints record: nil when every strided convolution swings (GENIE's rule,
     /// so such runs' settings stay as they were) or none does.
     var recordedSwingMinimumSide: Int? { swing && swingMinimumSide > 0 ? swingMinimumSide : nil }
@@ -101,15 +104,17 @@ public final class Distiller {
             let generator = Generator(latentDimension: config.latentDimension, imageSize: imageShape[1],
                                       channels: imageShape[0], seed: rng.next())
             return try distill(latents: Tensor.randomNormal([count, config.latentDimension], using: &rng),
-                               generator: generator, progress: progress)
+                               generator: generator, firstLabel: index * config.batchSize, progress: progress)
         }
     }
 
     /// GENIE-D from a given starting point: `generator` (trained in place) and one latent row per image, optimized
-    /// together for `config.iterations` iterations. Swing offsets follow the layers' current streams.
-    public func distill(latents: Tensor, generator: Generator, progress: ((Int, Float) -> Void)? = nil) throws -> DistilledBatch {
+    /// together for `config.iterations` iterations. Swing offsets follow the layers' current streams; with a label
+    /// term, image `j` aims at class `firstLabel + j` (modulo the classes).
+    public func distill(latents: Tensor, generator: Generator, firstLabel: Int = 0,
+                        progress: ((Int, Float) -> Void)? = nil) throws -> DistilledBatch {
         let z = Parameter(latents)
-        return try optimize(latents: z, generator: generator, progress: progress) { generator(z.value) }
+        return try optimize(latents: z, generator: generator, firstLabel: firstLabel, progress: progress) { generator(z.value) }
     }
 
     /// ZeroQ from given starting images: the pixels themselves optimized for `config.iterations` iterations.
@@ -118,7 +123,16 @@ public final class Distiller {
         return try optimize(latents: x, generator: nil, progress: progress) { x.value }
     }
 
-    private func optimize(latents: Parameter, generator: Generator?, progress: ((Int, Float) -> Void)?,
+    /// The loss of `images`: the BNS loss, plus the label term when `config.labelWeight` is set.
+    private func loss(of images: Tensor, firstLabel: Int) -> Tensor {
+        let (statistics, logits) = loss.evaluate(images: images, model: model)
+        guard config.labelWeight > 0 else { return statistics }
+        let classes = logits.shape[1]
+        let labels = (0..<images.shape[0]).map { (firstLabel + $0) % classes }
+        return statistics + crossEntropy(logits: logits, labels: labels) * config.labelWeight
+    }
+
+    private func optimize(latents: Parameter, generator: Generator?, firstLabel: Int = 0, progress: ((Int, Float) -> Void)?,
                           images: () -> Tensor) throws -> DistilledBatch {
         let latentOptimizer = Adam([latents], learningRate: config.latentLearningRate)
         var plateau = PlateauSchedule(latentOptimizer, factor: 0.1, patience: 100, minimum: 1e-4)
@@ -133,7 +147,7 @@ public final class Distiller {
             let (value, grads) = valueAndGradients(of: all) {
                 let out = images()
                 x = out
-                return loss(images: out, model: model)
+                return loss(of: out, firstLabel: firstLabel)
             }
             last = value.item
             guard last.isFinite else {
