@@ -186,8 +186,8 @@ public enum Convolution {
     /// the direct kernels run): 3x3, stride 1, ungrouped, at least 64 channels in and out. Measured with 2
     /// threads on AVX-512: 2-4x faster than the direct kernels on every such layer of ResNet-18 at 224x224,
     /// 1.3-2.1x on GENIE-D's generator at 14x14 (128 -> 64 channels); 0.8-1.3x on ResNet-20's 16- and
-    /// 32-channel layers, which keep the direct kernels. Its rounding differs from the direct sums by about
-    /// 1e-6 of the output's scale.
+    /// 32-channel layers, which keep the direct kernels. Its sums round differently from the direct kernels'
+    /// (`ConvolutionTests` holds both to the naive twin within 2e-5 of the output's scale).
     static func prefersWinograd(_ s: ConvShape) -> Bool {
         s.kernelHeight == 3 && s.kernelWidth == 3 && s.strideHeight == 1 && s.strideWidth == 1 && s.groups == 1
             && s.inChannels >= 64 && s.outChannels >= 64
