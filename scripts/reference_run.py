@@ -9,7 +9,8 @@ The model flags are genie's (--arch, --num-classes, --in-channels, --image-size,
 --stem-stride), read as genie reads them: they override the weights file's metadata; a file without a recorded
 model (a torchvision export) holds torchvision's definition, so MobileNetV2's stem stride is then 2.
 
-1. Full-precision top-1 on Fashion-MNIST's test set (Debian's dataset-fashion-mnist), normalized as the spec says.
+1. Full-precision top-1 on Fashion-MNIST's test set (Debian's dataset-fashion-mnist), or on the image folder --data
+   read as genie reads it (--resize, --crop: torchvision's Resize and CenterCrop), normalized as the spec says.
 2. GENIE-D: `distill` of the port, --images images in batches of 128 (the last one smaller, as genie splits
    them), --distill-iterations per batch, swing convolution on every strided convolution (genie's default).
 3. GENIE-M over all units in genie's order and boundaries (docs/METHOD.md, "Reconstruction units"): every
@@ -22,7 +23,8 @@ model (a torchvision export) holds torchvision's definition, so MobileNetV2's st
    --iterations per unit, the paper's learning rates and rounding schedule (genie's `--method genie`).
 4. The quantized model's top-1.
 Prints one JSON line (fp_top1, top1, distill_seconds, reconstruct_seconds, evaluate_seconds, total_seconds,
-unit_seconds per unit, ...); progress goes to standard error. total_seconds, like genie's, starts once the model
+unit_seconds and unit_output_error per unit: the relative MSE of genie's unit report, ...); progress goes to
+standard error. total_seconds, like genie's, starts once the model
 and the test set are loaded.
 """
 import argparse
@@ -34,6 +36,7 @@ import time
 
 import torch
 import torch.nn as nn
+from torchvision import datasets, transforms
 from torchvision.models.mobilenetv2 import InvertedResidual
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
@@ -87,21 +90,33 @@ def load_model(path, spec):
     return model.eval()
 
 
-def test_set(spec):
-    """Fashion-MNIST's test images, normalized by the spec's mean and std, and their labels."""
+def test_batches(spec, a):
+    """A function giving the test set in (images, labels) batches of 500: Fashion-MNIST's test split, or the image
+    folder --data through torchvision's evaluation preprocessing (--resize, --crop), both normalized as the spec says."""
+    if a.data:
+        steps = [transforms.Grayscale()] if spec["in_channels"] == 1 else []
+        steps += [transforms.Resize(a.resize)] if a.resize else []
+        steps += [transforms.CenterCrop(a.crop)] if a.crop else []
+        steps += [transforms.ToTensor(), transforms.Normalize(spec["mean"], spec["std"])]
+        folder = datasets.ImageFolder(a.data, transform=transforms.Compose(steps))
+        return lambda: torch.utils.data.DataLoader(folder, batch_size=500, num_workers=2)
     if (spec["in_channels"], spec["image_size"]) != (1, 28):
         sys.exit(f"the model expects {spec['in_channels']}x{spec['image_size']}x{spec['image_size']} inputs but "
-                 "fashion-mnist images are 1x28x28")
+                 "fashion-mnist images are 1x28x28; give an image folder (--data)")
     x = torch.from_numpy(idx("t10k-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28).astype("float32") / 255)
     y = torch.from_numpy(idx("t10k-labels-idx1-ubyte.gz", 8).astype("int64"))
-    return (x - spec["mean"][0]) / spec["std"][0], y
+    x = (x - spec["mean"][0]) / spec["std"][0]
+    return lambda: zip(x.split(500), y.split(500))
 
 
 @torch.no_grad()
-def top1(model, x, y):
+def top1(model, batches):
     model.eval()
-    predictions = torch.cat([model(b).argmax(1) for b in x.split(500)])
-    return (predictions == y).double().mean().item() * 100
+    hits = count = 0
+    for x, y in batches():
+        hits += (model(x).argmax(1) == y).sum().item()
+        count += len(y)
+    return 100 * hits / count
 
 
 def units(model):
@@ -145,6 +160,30 @@ def reconstruct(teacher, images, a, log):
     return student.eval(), seconds
 
 
+@torch.no_grad()
+def output_errors(teacher, student, paths, images):
+    """genie's unit report measure: for each unit, the relative MSE sum((y_q - y)^2) / sum(y^2) of its output in the
+    quantized model against the full-precision model's on the calibration images (the error accumulated up to and
+    including the unit)."""
+    error, reference, outputs = dict.fromkeys(paths, 0.0), dict.fromkeys(paths, 0.0), {}
+
+    def keep(path):
+        return lambda _, __, y: outputs.__setitem__(path, y.clone())
+
+    def compare(path):
+        def hook(_, __, y):
+            error[path] += (y - outputs[path]).pow(2).sum().item()
+            reference[path] += outputs[path].pow(2).sum().item()
+        return hook
+    for batch in images.split(32):
+        for model, make in ((teacher, keep), (student, compare)):
+            handles = [model.get_submodule(p).register_forward_hook(make(p)) for p in paths]
+            model(batch)
+            for h in handles:
+                h.remove()
+    return {p: error[p] / reference[p] for p in paths}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", required=True, help="safetensors file with PyTorch state-dict keys")
@@ -156,6 +195,9 @@ def main():
     ap.add_argument("--std", type=float, nargs="+")
     ap.add_argument("--width-mult", dest="width_mult", type=float)
     ap.add_argument("--stem-stride", dest="stem_stride", type=int, choices=[1, 2])
+    ap.add_argument("--data", help="an image folder (torchvision's ImageFolder layout) to measure top-1 on, as genie's")
+    ap.add_argument("--resize", type=int, help="image files: resize the shorter side to N first (torchvision's Resize)")
+    ap.add_argument("--crop", type=int, help="image files: then center-crop to N x N (torchvision's CenterCrop)")
     ap.add_argument("--images", type=int, default=256, help="distilled images, a multiple of 32 (default 256)")
     ap.add_argument("--distill-iterations", type=int, default=500, help="per batch of 128 (default 500)")
     ap.add_argument("--iterations", type=int, default=1000, help="reconstruction iterations per unit (default 1000)")
@@ -174,9 +216,9 @@ def main():
 
     spec = model_spec(a, load(a.weights)[1])
     model = load_model(a.weights, spec)
-    x_test, y_test = test_set(spec)
+    test = test_batches(spec, a)
     start = time.perf_counter()
-    fp = top1(model, x_test, y_test)
+    fp = top1(model, test)
     evaluate_s = time.perf_counter() - start
     log(f"full precision: {fp:.2f}%; GENIE-D: {a.images} images, {a.distill_iterations} iterations per batch")
 
@@ -189,16 +231,18 @@ def main():
 
     t0 = time.perf_counter()
     quantized, unit_seconds = reconstruct(model, images, a, log)
+    errors = output_errors(model, quantized, list(unit_seconds), images)  # genie's phase includes its unit report
     reconstruct_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    q = top1(quantized, x_test, y_test)
+    q = top1(quantized, test)
     evaluate_s += time.perf_counter() - t0
     print(json.dumps({
         "arch": spec["arch"], "wbits": a.wbits, "abits": a.abits, "images": a.images,
         "distill_iterations": a.distill_iterations, "iterations": a.iterations, "seed": a.seed,
         "fp_top1": fp, "top1": q, "distill_seconds": distill_s, "reconstruct_seconds": reconstruct_s,
         "evaluate_seconds": evaluate_s, "total_seconds": time.perf_counter() - start, "unit_seconds": unit_seconds,
+        "unit_output_error": errors,
         "distill_final_loss": [h["final_loss"] for h in history], "threads": torch.get_num_threads(),
         "torch_version": torch.__version__, "malloc_env": malloc_env,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))

@@ -2,7 +2,9 @@
 # The whole zero-shot run, genie against this project's PyTorch port of GENIE's reference (issues 16 and 18), one
 # after the other on the same model, image count, budget, bits and seed: `genie run`, then scripts/reference_run.py.
 # Prints a Markdown table row: each side's seconds per phase (distill, reconstruct, evaluate) and in all, the
-# reference's total over genie's, and both sides' full-precision and quantized top-1.
+# reference's total over genie's, and both sides' full-precision and quantized top-1; then, unit by unit, both
+# sides' output error (relative MSE of the unit's output against the full-precision model's on each side's own
+# calibration images, as genie's unit report measures it) and the reference's seconds.
 # Usage: scripts/whole_run.sh WEIGHTS "MODEL FLAGS" SEED IMAGES DISTILL_ITERS ITERS [WBITS ABITS]
 # e.g.   scripts/whole_run.sh models/resnet20.safetensors "" 0 256 500 1000 4 4        (the quick budget)
 #        scripts/whole_run.sh runs/tv_resnet18.safetensors "--arch resnet18 --in-channels 1 --num-classes 10" 1 256 500 2000 2 4
@@ -11,7 +13,7 @@
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
-[ $# -ge 6 ] || { sed -n '6,8p' "$0" >&2; exit 64; }
+[ $# -ge 6 ] || { sed -n '8,10p' "$0" >&2; exit 64; }
 weights=$1 flags=$2 seed=$3 images=$4 distill_iterations=$5 iterations=$6 wbits=${7:-4} abits=${8:-4}
 genie=${GENIE:-.build/release/genie}
 file=$(basename "$weights")
@@ -32,7 +34,7 @@ folder, name = sys.argv[1:]
 g = json.load(open(f"{folder}/genie.json"))
 r = json.loads(open(f"{folder}/reference.json").read().strip().splitlines()[-1])
 p = g["phase_seconds"]
-print("| model | W/A | seed | images, distill, rec. iterations | genie distill / reconstruct / evaluate s | genie total s "
+print("| model | W/A | seed | images, distill, rec. iterations | genie distill / reconstruct / evaluate s | genie total s (with its time estimate) "
       "| reference distill / reconstruct / evaluate s | reference total s | reference / genie | FP top-1 genie, reference "
       "| top-1 genie | top-1 reference |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -41,4 +43,10 @@ print(f"| {name} | W{g['wbits']}A{g['abits']} | {g['seed']} | {g['images']}, {g[
       f"| {g['seconds']:.0f} | {r['distill_seconds']:.0f} / {r['reconstruct_seconds']:.0f} / {r['evaluate_seconds']:.0f} "
       f"| {r['total_seconds']:.0f} | {r['total_seconds'] / g['seconds']:.2f}x | {g['fp_top1']:.2f}, {r['fp_top1']:.2f} "
       f"| {g['quant_top1']:.2f} | {r['top1']:.2f} |")
+units = json.load(open(f"{folder}/genie/quantized.units.json"))["units"]
+print("\n| unit | output error genie | output error reference | reference s |\n|---|---|---|---|")
+for u in units:
+    path = u["path"]
+    print(f"| {path} | {u['output_error']:.3e} | {r['unit_output_error'].get(path, float('nan')):.3e} "
+          f"| {r['unit_seconds'].get(path, float('nan')):.1f} |")
 EOF
