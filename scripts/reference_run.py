@@ -28,6 +28,7 @@ standard error. total_seconds, like genie's, starts once the model
 and the test set are loaded.
 """
 import argparse
+import copy
 import json
 import os
 import resource
@@ -145,7 +146,7 @@ def quantized_unit(module, index, count, wbits, abits):
 
 def reconstruct(teacher, images, a, log):
     """GENIE-M over all units; returns the quantized model and each unit's seconds."""
-    student = G.copy.deepcopy(teacher).eval()
+    student = copy.deepcopy(teacher).eval()
     found = units(teacher)
     seconds = {}
     for k, (path, unit) in enumerate(found):
