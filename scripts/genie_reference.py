@@ -9,7 +9,8 @@ Contents
   hooks, BNS loss), DistillBatch (latents, generator, both optimizers and schedules, one step per call),
   distill(model, n_images, batch, iterations, seed, swing=True).
 - GENIE-M: WeightQuantizer, ActQuantizer (LSQ + QDrop), QuantConv2d / QuantIdentity wrappers,
-  QuantBasicBlock (and, for torchvision's models, QuantBottleneck and QuantInvertedResidual), RoundingRegularizer,
+  QuantBasicBlock (and, for torchvision's models, QuantBottleneck and QuantInvertedResidual; QuantLayer for a lone
+  conv or linear layer), RoundingRegularizer,
   Reconstructor (one unit, one step per call) and reconstruct_block(...).
 
 Conventions worth knowing when porting
@@ -267,20 +268,20 @@ class DistillBatch:
 
 def distill(model, n_images, batch, iterations, seed, swing=True, image_size=None, latent_dim=256, c1=128, c2=64,
             history=None):
-    """GENIE-D: returns [n_images // batch * batch, C, H, W] images, each batch being the generator output of the
-    last forward (before the final update). history (a list), if given, gets one dict per batch with
-    'initial_loss', 'final_loss', 'seconds'."""
+    """GENIE-D: returns [n_images, C, H, W] images in batches of `batch` (the last one smaller when batch does not
+    divide n_images, as genie splits them), each batch being the generator output of the last forward (before the
+    final update). history (a list), if given, gets one dict per batch with 'initial_loss', 'final_loss', 'seconds'."""
     import time
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    cin = model.conv1.weight.shape[1]
+    cin = next(m for m in model.modules() if isinstance(m, nn.Conv2d)).in_channels  # the stem's
     image_size = image_size or 28
     dmodel = DistillModel(model, swing=swing, rng=rng)
     out = []
-    for _ in range(n_images // batch):
+    for start in range(0, n_images, batch):
         t0 = time.perf_counter()
         gen = Generator(image_size, cin, latent_dim, c1, c2)
-        z = torch.randn(batch, latent_dim)
+        z = torch.randn(min(batch, n_images - start), latent_dim)
         run = DistillBatch(dmodel, gen, z)
         first = x = None
         for _ in range(iterations):
@@ -419,7 +420,7 @@ class ActQuantizer(nn.Module):
 
 class QuantConv2d(nn.Module):
     """Input-side fake-quant wrapper (METHOD.md): optional activation quantizer on the input, weight quantizer on
-    the weight, then the original conv (bias FP)."""
+    the weight, then the original conv, or linear layer (bias FP)."""
 
     def __init__(self, conv, w_bits, act_quant=None):
         super().__init__()
@@ -433,6 +434,8 @@ class QuantConv2d(nn.Module):
         if self.aq is not None:
             x = self.aq(x)
         c = self.conv
+        if isinstance(c, nn.Linear):
+            return F.linear(x, self.wq(), c.bias)
         return F.conv2d(x, self.wq(), c.bias, c.stride, c.padding, c.dilation, c.groups)
 
 
@@ -481,6 +484,23 @@ class QuantUnit(nn.Module):
 
     def act_quantizers(self):
         return [m for m in self.modules() if isinstance(m, ActQuantizer)]
+
+
+class QuantLayer(QuantUnit):
+    """A conv or linear layer that is a unit by itself (the stem conv, MobileNetV2's last 1x1 conv, the classifier:
+    docs/METHOD.md, "Reconstruction units"), through the input quantizer of a_bits_in bits, or none when a_bits_in
+    is None (the stem reads the image). Added to the reference's unit types so that a whole model is reconstructed."""
+
+    def __init__(self, layer, w_bits=8, a_bits_in=None):
+        super().__init__(a_bits_in or 8)
+        self.aq_in.enabled = a_bits_in is not None
+        self.layer = QuantConv2d(copy.deepcopy(layer), w_bits, self.aq_in if a_bits_in else None)
+
+    def act_quantizers(self):
+        return [self.aq_in] if self.aq_in.enabled else []
+
+    def forward(self, x):
+        return self.layer(x)
 
 
 class QuantBasicBlock(QuantUnit):

@@ -48,21 +48,36 @@ THREADS = 2
 ARCHS = ["resnet20", "resnet18", "resnet50", "mobilenet_v2"]  # the zoo's (Sources/Models/Zoo.swift)
 
 
-class Net:
-    """The network the flags name: architecture, input channels, image size, classes."""
+def warn_without_malloc_env():
+    """Whether the malloc settings are in the environment; warns on stderr when they are not."""
+    missing = [k for k, v in MALLOC_ENV.items() if os.environ.get(k) != v]
+    if missing:
+        print("warning: malloc settings missing (" + ", ".join(missing) + "); PyTorch runs 1.4-1.9x slower. Use: "
+              + " ".join(f"{k}={v}" for k, v in MALLOC_ENV.items()), file=sys.stderr)
+    return not missing
 
-    def __init__(self, arch, in_channels, image, classes):
+
+class Net:
+    """The network the flags name: architecture, input channels, image size, classes (and MobileNetV2's width
+    multiplier and stem stride, None for ModelSpec's rule)."""
+
+    def __init__(self, arch, in_channels, image, classes, width_mult=1.0, stem_stride=None):
         self.arch, self.in_channels, self.image, self.classes = arch, in_channels, image, classes
+        self.width_mult, self.stem_stride = width_mult, stem_stride
 
     def build(self):
         """torchvision's network with genie's zoo changes: the stem takes in_channels, and MobileNetV2's stem
         stride is 1 up to 64x64 inputs (ModelSpec's rule, which keeps 28x28 maps large enough)."""
         if self.arch == "resnet20":
             return G.resnet20(self.classes, self.in_channels)
-        m = getattr(torchvision.models, self.arch)(num_classes=self.classes)
+        if self.arch == "mobilenet_v2":
+            m = torchvision.models.mobilenet_v2(num_classes=self.classes, width_mult=self.width_mult)
+        else:
+            m = getattr(torchvision.models, self.arch)(num_classes=self.classes)
         stem_path = "conv1" if self.arch.startswith("resnet") else "features.0.0"
         old = m.get_submodule(stem_path)
         stride = old.stride if self.arch.startswith("resnet") or self.image > 64 else 1
+        stride = self.stem_stride or stride
         stem = nn.Conv2d(self.in_channels, old.out_channels, old.kernel_size, stride, old.padding, bias=False)
         nn.init.kaiming_normal_(stem.weight, mode="fan_out")
         G.replace_module(m, stem_path, stem)
@@ -175,10 +190,7 @@ def main():
         ap.error(f"--image-size must be at least 8 (a multiple of 4 for distill), got {a.image_size}")
     if a.in_channels < 1 or a.classes < 1:
         ap.error("--in-channels and --classes must be positive")
-    missing = [k for k, v in MALLOC_ENV.items() if os.environ.get(k) != v]
-    if missing:
-        print("warning: malloc settings missing (" + ", ".join(missing) + "); PyTorch runs 1.4-1.9x slower. Use: "
-              + " ".join(f"{k}={v}" for k, v in MALLOC_ENV.items()), file=sys.stderr)
+    malloc_env = warn_without_malloc_env()
     torch.set_num_threads(a.threads)
     batch = a.batch or (32 if a.workload == "reconstruct" else 128)
     step = SETUPS[a.workload](Net(a.arch, a.in_channels, a.image_size, a.classes), batch)
@@ -194,7 +206,7 @@ def main():
            "classes": a.classes, "batch": batch, "images_per_second": batch / med, "median_ms": med * 1e3,
            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
            "torch_version": torch.__version__, "threads": torch.get_num_threads(),
-           "iterations": a.iterations, "malloc_env": not missing, "import_rss_mb": IMPORT_RSS_MB}
+           "iterations": a.iterations, "malloc_env": malloc_env, "import_rss_mb": IMPORT_RSS_MB}
     if a.json:
         print(json.dumps(out))
     else:

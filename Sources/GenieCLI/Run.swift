@@ -14,6 +14,7 @@ struct Run: ParsableCommand {
     var preset = Preset.quick
     @Option(help: "genie (genie's defaults), genie-paper (GENIE-D and GENIE-M exactly as the paper sets them up), brecq or rtn (ablations on GENIE-D images); see `genie quantize --help`.")
     var method = QuantMethod.genie
+    @Option(help: "Images to distill, a positive multiple of 32 (default: the preset's).") var images: Int?
     @Option(help: "Distillation iterations per batch (default: the preset's).") var distillIterations: Int?
     @Option(help: "Reconstruction iterations per unit (default: the preset's).") var iterations: Int?
     @Option(help: "Run folder (images, grid, quantized model, report).") var out = "runs/genie"
@@ -26,10 +27,12 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        if let images { try checkCalibrationCount(images, source: "--images") }
         var run = RunConfiguration(weights: URL(fileURLWithPath: model.weights ?? Run.bundledModel),
                                    folder: URL(fileURLWithPath: out), preset: preset)
         run.model = model.overrides
         (run.weightBits, run.activationBits, run.seed, run.method) = (bitWidths.wbits, bitWidths.abits, seed, method)
+        run.budget.images = images ?? run.budget.images
         run.budget.distillIterations = distillIterations ?? run.budget.distillIterations
         run.budget.reconstructionIterations = iterations ?? run.budget.reconstructionIterations
         run.testData = try test.testData()

@@ -25,6 +25,17 @@ import Tensors
         #expect(distilled.status == 0, "\(distilled)")
     }
 
+    @Test func runDistillsTheNumberOfImagesGivenByImages() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try genie(["run", "--weights", resnet20, "--images", "32", "--distill-iterations", "2", "--iterations", "2",
+                             "--out", "r", "--json"], in: folder)
+        try #require(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("\"images\":32"), "\(run.stdout)")
+        let images = try SafeTensors(contentsOf: folder.appendingPathComponent("r/images.safetensors")).tensor("images")
+        #expect(images.shape == [32, 1, 28, 28])
+    }
+
     @Test func batchNormChannelWithZeroVarianceWorks() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

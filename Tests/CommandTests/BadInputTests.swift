@@ -201,6 +201,9 @@ let badInputs: [BadInput] = [
     BadInput("NaN calibration images", says: ["--calib 'calib.safetensors'", "NaN or infinite"],
              quantize(["--calib", "calib.safetensors"], files: writeCalibration([32, 1, 28, 28], value: .nan))),
     BadInput("--noise not a multiple of 32", says: ["--noise", "20 calibration images", "multiple of 32"], quantize(["--noise", "20"])),
+    BadInput("genie run --images not a multiple of 32", says: ["--images: 48 calibration images", "multiple of 32"]) { _ in
+        ["run", "--weights", resnet20, "--images", "48", "--out", "run"]
+    },
     // Image folders.
     BadInput("empty image folder", says: ["images", "holds no class folders and no image files", "the folder is empty"],
              quantize(["--real-folder", "images"]) { try FileManager.default.createDirectory(at: $0.appendingPathComponent("images"), withIntermediateDirectories: true) }),
