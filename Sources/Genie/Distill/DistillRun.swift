@@ -59,7 +59,7 @@ struct DistillSettings: Encodable {
     var arch: String, shape: [Int], weights: String
     /// `DistillConfig.recordedSwingMinimumSide`.
     var swingMinimumSide: Int?
-    /// `DistillConfig.labelWeight` when the label term is on.
+    /// `DistillConfig.recordedLabelWeight`.
     var labelWeight: Float?
 }
 
@@ -69,7 +69,7 @@ public func distillCheckpoint(at url: URL, spec: ModelSpec, model: Module, total
         method: config.method.rawValue, seed: config.seed, iterations: config.iterations, batchSize: config.batchSize,
         swing: config.swing, images: total, arch: spec.arch, shape: [spec.inChannels, spec.imageSize, spec.imageSize],
         weights: model.weightsHash, swingMinimumSide: config.recordedSwingMinimumSide,
-        labelWeight: config.labelWeight > 0 ? config.labelWeight : nil))
+        labelWeight: config.recordedLabelWeight))
 }
 
 /// Distills `total` images in batches of `config.batchSize` (the last batch may be smaller), only those of
@@ -139,7 +139,7 @@ public enum DistilledFile {
             "final_losses": set.finalLosses.map { "\($0)" }.joined(separator: ","),
         ]) { $1 })
         if let side = config.recordedSwingMinimumSide { file.metadata["swing_min_side"] = "\(side)" }
-        if config.labelWeight > 0 { file.metadata["label_weight"] = "\(config.labelWeight)" }
+        if let weight = config.recordedLabelWeight { file.metadata["label_weight"] = "\(weight)" }
         file.set("images", set.images)
         try file.write(to: url)
         if set.images.count > 0 {

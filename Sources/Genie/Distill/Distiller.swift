@@ -29,6 +29,8 @@ public struct DistillConfig: Sendable {
     /// Weight of a cross-entropy term that aims image `j` of batch `b` at class `(b · batchSize + j) mod classes`, so
     /// that every class gets its share of images (0: off, as GENIE; a label term as in GDFQ and its successors).
     public var labelWeight: Float = 0
+    /// The label weight that files and checkpoints record: nil when the term is off (GENIE's runs stay as they were).
+    var recordedLabelWeight: Float? { labelWeight > 0 ? labelWeight : nil }
     /// The minimum side that files and checkpoints record: nil when every strided convolution swings (GENIE's rule,
     /// so such runs' settings stay as they were) or none does.
     var recordedSwingMinimumSide: Int? { swing && swingMinimumSide > 0 ? swingMinimumSide : nil }
