@@ -23,8 +23,8 @@ struct Distill: ParsableCommand {
     @Option(help: "genie (generator + latents, genie's defaults), genie-paper (GENIE-D exactly as the paper sets it up: swing on every strided convolution, latent lr 0.1, generator lr 0.01), pixels (ZeroQ: optimize the pixels, per-image statistics, no swing) or noise.")
     var method = DistillMethod.genie
     @Flag(help: "Turn swing convolution off (ablation of --method genie).") var noSwing = false
-    @Option(help: "Swing only maps whose height and width are at least N (default 0: every strided convolution's, as GENIE).")
-    var swingMinSide = 0
+    @Option(help: "Swing only maps whose height and width are at least N (genie's default 14; 0: every strided convolution's, as GENIE).")
+    var swingMinSide: Int?
     @Option(help: "Weight of a label term: cross-entropy that aims each image at a class, classes in turn (default 0: off, as GENIE).")
     var labelWeight: Float = 0
     @Option(help: "Distill only every M-th batch starting at K (K/M); also read from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with GENIE_SHARDS.")
@@ -51,8 +51,8 @@ struct Distill: ParsableCommand {
         guard !(noSwing && method == .geniePaper) else {
             throw ValidationError("--no-swing: genie-paper fixes swing convolution on, as the paper has it; use --method genie --no-swing")
         }
-        guard swingMinSide >= 0 else { throw ValidationError("--swing-min-side must be at least 0, got \(swingMinSide)") }
-        guard !(swingMinSide > 0 && method == .geniePaper) else {
+        if let swingMinSide { guard swingMinSide >= 0 else { throw ValidationError("--swing-min-side must be at least 0, got \(swingMinSide)") } }
+        guard (swingMinSide ?? 0) == 0 || method != .geniePaper else {
             throw ValidationError("--swing-min-side: genie-paper swings every strided convolution, as the paper has it; use --method genie")
         }
         guard labelWeight >= 0 && labelWeight.isFinite else { throw ValidationError("--label-weight must be at least 0, got \(labelWeight)") }
@@ -70,7 +70,7 @@ struct Distill: ParsableCommand {
         config.iterations = iterations
         config.seed = seed
         config.swing = config.swing && !noSwing
-        config.swingMinimumSide = swingMinSide
+        config.swingMinimumSide = swingMinSide ?? config.swingMinimumSide
         config.labelWeight = labelWeight
         let url = URL(fileURLWithPath: out)
         // A job array started again: a shard whose file is finished with these settings has nothing to do.

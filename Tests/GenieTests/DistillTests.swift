@@ -168,16 +168,17 @@ func close(_ a: Tensor, _ b: Tensor, _ tolerance: Float = 1e-4) -> Bool {
     /// defaults must not change these.
     @Test func geniePaperDistillationKeepsThePapersSettings() {
         let paper = DistillConfig(method: .geniePaper)
-        #expect(paper.method == .geniePaper && paper.swing && paper.statistics == .batch)
+        #expect(paper.method == .geniePaper && paper.swing && paper.swingMinimumSide == 0 && paper.statistics == .batch)
         #expect(paper.latentLearningRate == 0.1 && paper.generatorLearningRate == 0.01 && paper.latentDimension == 256)
     }
 
-    /// Each distillation method's row: genie is the paper's today; pixels is ZeroQ (no swing, per-image
-    /// statistics, Adam 0.5 on the pixels); noise optimizes nothing.
+    /// Each distillation method's row: genie is the paper's but swings only maps of 14x14 and larger; pixels is
+    /// ZeroQ (no swing, per-image statistics, Adam 0.5 on the pixels); noise optimizes nothing.
     @Test func eachDistillationMethodHasItsOwnSettings() {
         let genie = DistillConfig(), paper = DistillConfig(method: .geniePaper)
         #expect(genie.method == .genie && genie.swing == paper.swing && genie.statistics == paper.statistics)
         #expect(genie.latentLearningRate == paper.latentLearningRate && genie.generatorLearningRate == paper.generatorLearningRate)
+        #expect(genie.swingMinimumSide == 14 && paper.swingMinimumSide == 0)
         let zeroQ = DistillConfig(method: .pixels)
         #expect(!zeroQ.swing && zeroQ.statistics == .perImage && zeroQ.latentLearningRate == 0.5)
         #expect(!DistillConfig(method: .noise).swing)
