@@ -6,11 +6,21 @@ final class GraphNode {
     let parents: [GraphNode?]
     /// `(outputGradient, needed) -> parentGradients`; `needed[i]` says whether parent i's gradient is
     /// wanted, so ops can skip work (a frozen conv weight needs no backward-weights pass).
-    let pullback: ((Tensor, [Bool]) -> [Tensor?])?
+    private(set) var pullback: ((Tensor, [Bool]) -> [Tensor?])?
+    /// Whether `gradients(of:wrt:)` ran the pullback and let go of the tensors it saved.
+    private(set) var released = false
 
     init(parents: [GraphNode?], pullback: ((Tensor, [Bool]) -> [Tensor?])?) {
         self.parents = parents
         self.pullback = pullback
+    }
+
+    /// Runs the pullback once and frees what it captured (the op's saved inputs and outputs), as PyTorch's
+    /// `backward()` does without `retain_graph`: backward's peak memory no longer holds every activation.
+    func pullOnce(_ gradient: Tensor, _ needed: [Bool]) -> [Tensor?] {
+        precondition(!released, "gradients(of:wrt:) ran through this graph already; its saved tensors are freed: record the loss again")
+        defer { (pullback, released) = (nil, true) }
+        return pullback!(gradient, needed)
     }
 }
 
@@ -87,7 +97,8 @@ private func postOrder(from root: GraphNode, targets isTarget: (GraphNode) -> Bo
 
 /// Gradients of a one-element `loss` with respect to each tensor of `wrt`, each with that tensor's
 /// shape and layout; zeros where the loss does not depend on it. Walks only the part of the graph
-/// between `wrt` and `loss`.
+/// between `wrt` and `loss`, and frees each op's saved tensors once its pullback ran: a graph is
+/// differentiated once (record the loss again for another call).
 public func gradients(of loss: Tensor, wrt: [Tensor]) -> [Tensor] {
     precondition(loss.count == 1, GradientError.notScalar(loss.shape).description)
     for (i, t) in wrt.enumerated() { precondition(t.node != nil, GradientError.notALeaf(index: i).description) }
@@ -100,10 +111,10 @@ public func gradients(of loss: Tensor, wrt: [Tensor]) -> [Tensor] {
     withoutGradients {
         for node in order.reversed() {
             let id = ObjectIdentifier(node)
-            guard reaches[id] == true, let pullback = node.pullback, let g = grads[id] else { continue }
+            guard reaches[id] == true, node.pullback != nil || node.released, let g = grads[id] else { continue }
             if !targets.contains(id) { grads[id] = nil }  // free intermediate gradients early
             let needed = node.parents.map { $0.map { reaches[ObjectIdentifier($0)] == true } ?? false }
-            let parentGrads = pullback(g, needed)
+            let parentGrads = node.pullOnce(g, needed)
             for (p, pg) in zip(node.parents, parentGrads) {
                 guard let p, let pg, reaches[ObjectIdentifier(p)] == true else { continue }
                 let pid = ObjectIdentifier(p)
