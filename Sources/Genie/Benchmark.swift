@@ -20,9 +20,13 @@ public struct BenchResult: Sendable {
 
 /// Peak resident memory of this process (VmHWM), in MB.
 public func peakResidentMegabytes() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)).flatMap(peakResidentMegabytes(status:)) ?? 0
+}
+
+/// VmHWM in MB from the text of `/proc/self/status`: the value follows a tab and, below 8 digits, padding spaces.
+public func peakResidentMegabytes(status: String) -> Double? {
+    guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "") else { return nil }
     return kb / 1024
 }
 

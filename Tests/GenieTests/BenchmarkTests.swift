@@ -19,4 +19,12 @@ import Testing
         let spec = try ModelSpec(arch: "resnet18", inChannels: 3, imageSize: 18, mean: [0, 0, 0], std: [1, 1, 1]).validated()
         #expect(throws: ModelSpecError.self) { try benchmark(.distill, spec: spec, batch: 2, iterations: 1, warmup: 0) }
     }
+
+    /// `/proc/self/status` pads VmHWM with spaces below 8 digits and has only its tab above: both read, in MB.
+    @Test func peakResidentMemoryReadsSmallAndLargeVmHWM() {
+        #expect(peakResidentMegabytes(status: "Name:\tgenie\nVmHWM:\t   77824 kB\nVmRSS:\t 1 kB\n") == 76)
+        #expect(peakResidentMegabytes(status: "VmPeak:\t1 kB\nVmHWM:\t16287744 kB\n") == 15906)
+        #expect(peakResidentMegabytes(status: "VmRSS:\t1 kB\n") == nil)
+        #expect(peakResidentMegabytes() > 0)
+    }
 }
