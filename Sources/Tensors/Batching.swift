@@ -82,3 +82,31 @@ extension Tensor {
         }
     }
 }
+
+/// One tensor of `total` samples written batch by batch, in the first batch's layout, allocated once: a dataset of
+/// activations that never holds its pieces and a joined copy at the same time (PyTorch: an empty tensor filled by
+/// `out[i:j] = batch`). No gradient is recorded.
+public struct BatchStack {
+    public let total: Int
+    private var storage: Tensor?
+    private var filled = 0
+
+    public init(total: Int) { self.total = total }
+
+    /// Writes `batch`'s samples after those written so far; its per-sample shape must match the first batch's.
+    public mutating func append(_ batch: Tensor) {
+        if storage == nil { storage = Tensor(uninitializedShape: [total] + batch.shape.dropFirst(), layout: batch.layout) }
+        let out = storage!, n = batch.shape[0]
+        precondition(Array(batch.shape.dropFirst()) == Array(out.shape.dropFirst()) && filled + n <= total,
+                     "BatchStack: a batch of shape \(batch.shape) does not fit \(out.shape) after \(filled) samples")
+        let row = out.count / total
+        BatchKernels.copy(batch.converted(to: out.layout).buffer, from: 0, to: out.buffer, at: filled * row, count: n * row)
+        filled += n
+    }
+
+    /// The `total` samples; every one must have been written.
+    public var tensor: Tensor {
+        precondition(filled == total && storage != nil, "BatchStack: \(filled) of \(total) samples written")
+        return storage!
+    }
+}

@@ -32,6 +32,18 @@ import Tensors
         #expect(Tensor.concatenated([m, Tensor(shape: [2, 1], scalars: [9, 8])], axis: -1).scalars == [1, 2, 9, 3, 4, 8])
     }
 
+    /// A stack filled batch by batch equals the concatenation of its batches, in the first batch's layout whatever
+    /// the layouts of the later ones.
+    @Test mutating func batchStackEqualsConcatenationOfItsBatches() {
+        let batches = [2, 3, 1].map { Tensor.randomNormal([$0, 16, 3, 3], using: &rng) }
+        for layout in bothLayouts {
+            var stack = BatchStack(total: 6)
+            for (i, b) in batches.enumerated() { stack.append(b.converted(to: i == 0 ? layout : .plain)) }
+            #expect(stack.tensor.layout == layout && stack.tensor.shape == [6, 16, 3, 3])
+            #expect(stack.tensor.scalars == Tensor.concatenated(batches).scalars)
+        }
+    }
+
     @Test mutating func gradientChecksInBothLayouts() {
         let a = Tensor.randomNormal([2, 16, 2, 2], using: &rng), b = Tensor.randomNormal([1, 16, 2, 2], using: &rng)
         let c = Tensor.randomNormal([2, 16, 1, 2], using: &rng)

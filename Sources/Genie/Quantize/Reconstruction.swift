@@ -134,19 +134,20 @@ public final class Reconstructor {
 
     /// Teacher input and output of the unit and the student's input to it, over all calibration images.
     func collect(unit: Int) -> (teacherInput: Tensor, teacherOutput: Tensor, studentInput: Tensor) {
-        var xfp: [Tensor] = [], yfp: [Tensor] = [], xq: [Tensor] = []
+        let n = calibration.shape[0]
+        var xfp = BatchStack(total: n), yfp = BatchStack(total: n), xq = BatchStack(total: n)
         let t = teacher.module(at: units[unit])!, s = student.module(at: units[unit])!
         let tid = t.addForwardHook { _, input, output in xfp.append(input); yfp.append(output) }
         let sid = s.addForwardHook { _, input, _ in xq.append(input) }
         defer { t.removeHook(tid); s.removeHook(sid) }
         withoutGradients {
-            for start in stride(from: 0, to: calibration.shape[0], by: 32) {
+            for start in stride(from: 0, to: n, by: 32) {
                 let slice = calibration.slice(batch: start..<(start + 32))
                 _ = teacher(slice)
                 _ = student(slice)
             }
         }
-        return (Tensor.concatenated(xfp, axis: 0), Tensor.concatenated(yfp, axis: 0), Tensor.concatenated(xq, axis: 0))
+        return (xfp.tensor, yfp.tensor, xq.tensor)
     }
 
     /// Reconstructs unit `unit`; `collected` stands in for the unit's teacher input and output and student input over
