@@ -21,9 +21,9 @@ distill() {  # name, flags...
   [ -f "$dir/$name.safetensors" ] || $genie distill --weights "$weights" --images "$images" --batch-size 128 \
     --iterations "$distill_iterations" --seed "$seed" --out "$dir/$name.safetensors" "$@" >&2
 }
-distill genie-d
+distill genie-d --method genie-paper  # GENIE's swing rule (every strided convolution), the paper's row
 distill genie-d-no-swing --no-swing
-distill genie-d-swing14 --swing-min-side 14
+distill genie-d-swing14 --swing-min-side 14  # genie's default, written out
 distill pixels --method pixels
 distill noise --method noise
 

@@ -12,7 +12,8 @@ model (a torchvision export) holds torchvision's definition, so MobileNetV2's st
 1. Full-precision top-1 on Fashion-MNIST's test set (Debian's dataset-fashion-mnist), or on the image folder --data
    read as genie reads it (--resize, --crop: torchvision's Resize and CenterCrop), normalized as the spec says.
 2. GENIE-D: `distill` of the port, --images images in batches of 128 (the last one smaller, as genie splits
-   them), --distill-iterations per batch, swing convolution on every strided convolution (genie's default).
+   them), --distill-iterations per batch, swing convolution on every strided convolution (GENIE's rule, genie's
+   `--method genie-paper`; genie's default leaves maps below 14x14 unswung).
 3. GENIE-M over all units in genie's order and boundaries (docs/METHOD.md, "Reconstruction units"): every
    residual block and every MobileNetV2 inverted residual is one unit, every other conv or linear layer its own
    (the stem conv, MobileNetV2's last 1x1 conv, the classifier). Bits as genie's `quantize`: the first layer 8-bit
