@@ -1,3 +1,41 @@
+/// The activation a batch-norm pass applies on its way out: ReLU (`max(v, 0)`, NaN to 0, as `Tensor.relu`) or ReLU6
+/// (`min(max(v, 0), 6)`, NaN kept, as `Tensor.relu6`). Its gradient passes where the output `y` is above 0, and for
+/// ReLU6 also below 6 (PyTorch's `hardtanh_backward`).
+public enum Rectifier: Sendable {
+    case relu, relu6
+
+    /// The activation of one value.
+    @inline(__always) func callAsFunction(_ v: Float) -> Float {
+        switch self {
+        case .relu: return v > 0 ? v : 0
+        case .relu6: let y = 0 > v ? 0 : v; return y > 6 ? 6 : y
+        }
+    }
+
+    /// Whether the gradient passes where the output is `y`.
+    @inline(__always) func passes(output y: Float) -> Bool {
+        switch self {
+        case .relu: return y > 0
+        case .relu6: return y > 0 && y < 6
+        }
+    }
+}
+
+extension SIMD where Scalar == Float {
+    /// `min(max(self, 0), 6)` per lane, NaN kept (`Rectifier.relu6`).
+    @inline(__always) @usableFromInline
+    var relu6: Self {
+        let y = replacing(with: 0, where: self .< Self())
+        return y.replacing(with: 6, where: y .> Self(repeating: 6))
+    }
+
+    /// `g` in the lanes where `0 < y < 6`, zero elsewhere (NaN `y` too): the gradient through a ReLU6 with output `y`.
+    @inline(__always) @usableFromInline
+    static func passingInsideSix(_ g: Self, _ y: Self) -> Self {
+        Self().replacing(with: g, where: (y .> Self()) .& (y .< Self(repeating: 6)))
+    }
+}
+
 /// The loops batch norm and channel statistics are built from, for both layouts (`inner` 1, 8 or 16):
 /// per-(sample, channel) sums, shifted moments and gradient dot products, and a per-channel affine map. Each touches the activation once; on the blocked layouts the inner loop is one block (8 or 16 lanes) wide.
 /// Per-(sample, channel) results are indexed `n * channels + c`.
@@ -111,17 +149,18 @@ public enum BatchNormKernels {
     }
 
     /// Sums over space of `g` and of `g * (x - center)` for every (sample, channel); `center` is per channel.
-    /// With `relu`, `g` is first masked to `y > 0 ? g : 0` (the gradient through a fused ReLU whose output
-    /// was `y`), and the masked gradient is written to `masked`: one pass instead of two.
+    /// With `rectified`, `g` is first masked where the gradient through a fused activation whose output was `y`
+    /// does not pass, and the masked gradient is written to `masked`: one pass instead of two.
     public static func dotSums(_ g: FloatBuffer, _ x: FloatBuffer, _ s: ChannelShape, center: [Float],
-                               relu: (y: FloatBuffer, masked: FloatBuffer)? = nil) -> (sums: [Float], dots: [Float]) {
+                               rectified: (y: FloatBuffer, masked: FloatBuffer, by: Rectifier)? = nil) -> (sums: [Float], dots: [Float]) {
         var sums = [Float](repeating: 0, count: s.batch * s.channels), dots = sums
         guard s.count > 0 else { return (sums, dots) }
         center.withUnsafeBufferPointer { m in
             sums.withUnsafeMutableBufferPointer { su in
                 dots.withUnsafeMutableBufferPointer { dt in
                     let m = m.baseAddress!, su = su.baseAddress!, dt = dt.baseAddress!
-                    let gp = g.pointer, xp = x.pointer, yp = relu?.y.pointer, mp = relu?.masked.pointer
+                    let gp = g.pointer, xp = x.pointer, yp = rectified?.y.pointer, mp = rectified?.masked.pointer
+                    let rectifier = rectified?.by ?? .relu
                     let blocks = s.blocks, sp = s.spatial, inner = s.inner, channels = s.channels
                     parallelChunks(s.batch * blocks, costPerItem: 2 * sp * inner) { r in
                         for nb in r {
@@ -131,9 +170,9 @@ public enum BatchNormKernels {
                             let gb = gp + off, xb = xp + off
                             let mask = yp.map { ($0 + off, mp! + off) }
                             switch inner {
-                            case 16: blockDots(gb, xb, mask, sp, m + c0, su + o, dt + o, SIMD16<Float>.self)
-                            case 8: blockDots(gb, xb, mask, sp, m + c0, su + o, dt + o, SIMD8<Float>.self)
-                            default: (su[o], dt[o]) = planeDots(gb, xb, mask, sp, m[c0])
+                            case 16: blockDots(gb, xb, mask, rectifier, sp, m + c0, su + o, dt + o, SIMD16<Float>.self)
+                            case 8: blockDots(gb, xb, mask, rectifier, sp, m + c0, su + o, dt + o, SIMD8<Float>.self)
+                            default: (su[o], dt[o]) = planeDots(gb, xb, mask, rectifier, sp, m[c0])
                             }
                         }
                     }
@@ -144,21 +183,28 @@ public enum BatchNormKernels {
     }
 
     /// Per-lane sums of `g` and `g * (x - m)` over the `n` positions of one blocked (sample, block) plane,
-    /// `g` masked by `y > 0` (and stored) when `mask` = (y, masked) is given.
+    /// `g` masked by `rectifier`'s gradient at `y` (and stored) when `mask` = (y, masked) is given.
     @inline(__always)
     static func blockDots<V: ChannelLanes>(_ g: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
-                                           _ mask: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?, _ n: Int,
+                                           _ mask: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?,
+                                           _ rectifier: Rectifier, _ n: Int,
                                            _ m: UnsafePointer<Float>, _ sums: UnsafeMutablePointer<Float>,
                                            _ dots: UnsafeMutablePointer<Float>, _: V.Type) {
         let w = V.scalarCount, mv: V = load(m)
         var a = V(), b = a
-        if let (y, masked) = mask {
+        @inline(__always) func masked(by pass: (V, V) -> V, _ y: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
             for p in 0..<n {
                 let j = p &* w
-                let gv = V.passingPositive(load(g + j), load(y + j))
-                store(gv, masked + j)
+                let gv = pass(load(g + j), load(y + j))
+                store(gv, out + j)
                 a += gv
                 b += gv * (load(x + j) - mv)
+            }
+        }
+        if let (y, out) = mask {
+            switch rectifier {
+            case .relu: masked(by: V.passingPositive, y, out)
+            case .relu6: masked(by: V.passingInsideSix, y, out)
             }
         } else {
             for p in 0..<n {
@@ -174,14 +220,16 @@ public enum BatchNormKernels {
     /// `blockDots` over `n` contiguous floats of one plain (sample, channel) plane, 16 lanes at a time.
     @inline(__always)
     static func planeDots(_ g: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
-                          _ mask: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?, _ n: Int, _ m: Float) -> (Float, Float) {
+                          _ mask: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?, _ rectifier: Rectifier,
+                          _ n: Int, _ m: Float) -> (Float, Float) {
         let mv = SIMD16<Float>(repeating: m)
         var a = SIMD16<Float>(), b = a
         var p = 0
         while p &+ 16 <= n {
             var gv = load16(g + p)
             if let (y, masked) = mask {
-                gv = .passingPositive(gv, load16(y + p))
+                let yv = load16(y + p)
+                gv = rectifier == .relu ? .passingPositive(gv, yv) : .passingInsideSix(gv, yv)
                 store16(gv, masked + p)
             }
             a += gv
@@ -192,7 +240,7 @@ public enum BatchNormKernels {
         while p < n {
             var gv = g[p]
             if let (y, masked) = mask {
-                gv = y[p] > 0 ? gv : 0
+                gv = rectifier.passes(output: y[p]) ? gv : 0
                 masked[p] = gv
             }
             ta += gv
@@ -203,10 +251,10 @@ public enum BatchNormKernels {
     }
 
     /// `out = a * p + b * q + d` with coefficients per channel, or per (sample, channel) when `perSample`;
-    /// `q` and `b` may be absent (then `out = a * p + d`); with `relu`, `out = max(that, 0)` (fused batch
-    /// norm, residual add and ReLU). `out` may not alias `p` or `q`.
+    /// `q` and `b` may be absent (then `out = a * p + d`); with `rectifier`, `out` is its activation of that (fused
+    /// batch norm, residual add and ReLU or ReLU6). `out` may not alias `p` or `q`.
     public static func affine(_ p: FloatBuffer, _ q: FloatBuffer?, _ out: FloatBuffer, _ s: ChannelShape,
-                              a: [Float], b: [Float]?, d: [Float], perSample: Bool, relu: Bool = false) {
+                              a: [Float], b: [Float]?, d: [Float], perSample: Bool, rectifier: Rectifier? = nil) {
         guard s.count > 0 else { return }
         let bq = b ?? a
         a.withUnsafeBufferPointer { a in
@@ -222,9 +270,9 @@ public enum BatchNormKernels {
                             let off = nb &* sp &* inner
                             let pb = pp + off, ob = op + off
                             switch inner {
-                            case 16: blockAffine(pb, qp.map { $0 + off }, ob, sp, a + ko, b + ko, d + ko, relu, SIMD16<Float>.self)
-                            case 8: blockAffine(pb, qp.map { $0 + off }, ob, sp, a + ko, b + ko, d + ko, relu, SIMD8<Float>.self)
-                            default: planeAffine(pb, qp.map { $0 + off }, ob, sp, a[ko], b[ko], d[ko], relu)
+                            case 16: blockAffine(pb, qp.map { $0 + off }, ob, sp, a + ko, b + ko, d + ko, rectifier, SIMD16<Float>.self)
+                            case 8: blockAffine(pb, qp.map { $0 + off }, ob, sp, a + ko, b + ko, d + ko, rectifier, SIMD8<Float>.self)
+                            default: planeAffine(pb, qp.map { $0 + off }, ob, sp, a[ko], b[ko], d[ko], rectifier)
                             }
                         }
                     }
@@ -235,17 +283,18 @@ public enum BatchNormKernels {
 }
 
 extension BatchNormKernels {
-    /// `out = a * p + b * q + d` (or `a * p + d` without `q`), rectified when `relu`, over the `n`
+    /// `out = a * p + b * q + d` (or `a * p + d` without `q`), through `rectifier` when given, over the `n`
     /// positions of one blocked plane, with per-lane coefficients.
     @inline(__always)
     static func blockAffine<V: ChannelLanes>(_ p: UnsafeMutablePointer<Float>, _ q: UnsafeMutablePointer<Float>?,
                                              _ out: UnsafeMutablePointer<Float>, _ n: Int, _ a: UnsafePointer<Float>,
-                                             _ b: UnsafePointer<Float>, _ d: UnsafePointer<Float>, _ relu: Bool, _: V.Type) {
-        // maxBlend(0, v) is v > 0 ? v : 0, as Tensor.relu (NaN -> 0); without relu, values pass untouched.
-        if relu {
-            blockAffine(p, q, out, n, a, b, d) { V.maxBlend(V(), $0) }
-        } else {
-            blockAffine(p, q, out, n, a, b, d) { (v: V) in v }
+                                             _ b: UnsafePointer<Float>, _ d: UnsafePointer<Float>, _ rectifier: Rectifier?,
+                                             _: V.Type) {
+        // maxBlend(0, v) is v > 0 ? v : 0, as Tensor.relu (NaN -> 0); without a rectifier, values pass untouched.
+        switch rectifier {
+        case .relu: blockAffine(p, q, out, n, a, b, d) { V.maxBlend(V(), $0) }
+        case .relu6: blockAffine(p, q, out, n, a, b, d) { (v: V) in v.relu6 }
+        case nil: blockAffine(p, q, out, n, a, b, d) { (v: V) in v }
         }
     }
 
@@ -268,10 +317,10 @@ extension BatchNormKernels {
         }
     }
 
-    /// The scalar loops of `affine` for plain layouts: `out = a * p + b * q + d` (or `a * p + d`), rectified when `relu`.
+    /// The scalar loops of `affine` for plain layouts: `out = a * p + b * q + d` (or `a * p + d`), through `rectifier`.
     @inline(__always)
     static func planeAffine(_ p: UnsafeMutablePointer<Float>, _ q: UnsafeMutablePointer<Float>?, _ out: UnsafeMutablePointer<Float>,
-                            _ n: Int, _ a: Float, _ b: Float, _ d: Float, _ relu: Bool) {
+                            _ n: Int, _ a: Float, _ b: Float, _ d: Float, _ rectifier: Rectifier?) {
         func run(_ finish: (Float) -> Float) {
             if let q {
                 for i in 0..<n { out[i] = finish(a * p[i] + b * q[i] + d) }
@@ -279,7 +328,11 @@ extension BatchNormKernels {
                 for i in 0..<n { out[i] = finish(a * p[i] + d) }
             }
         }
-        if relu { run { $0 > 0 ? $0 : 0 } } else { run { $0 } }
+        switch rectifier {
+        case .relu: run { Rectifier.relu($0) }
+        case .relu6: run { Rectifier.relu6($0) }
+        case nil: run { $0 }
+        }
     }
 }
 
@@ -316,18 +369,19 @@ public enum NaiveBatchNormKernels {
     }
 
     public static func dotSums(_ g: FloatBuffer, _ x: FloatBuffer, _ s: ChannelShape, center: [Float],
-                               relu: (y: FloatBuffer, masked: FloatBuffer)? = nil) -> (sums: [Float], dots: [Float]) {
+                               rectified: (y: FloatBuffer, masked: FloatBuffer, by: Rectifier)? = nil) -> (sums: [Float], dots: [Float]) {
         var sums = [Float](repeating: 0, count: s.batch * s.channels), dots = sums
-        withExtendedLifetime((g, x, relu?.y, relu?.masked)) {
+        withExtendedLifetime((g, x, rectified?.y, rectified?.masked)) {
             for n in 0..<s.batch {
                 for c in 0..<s.channels {
                     var a = 0.0, b = 0.0
                     for p in 0..<s.spatial {
                         let i = offset(s, n, c, p)
                         var gv = g.pointer[i]
-                        if let relu {
-                            gv = relu.y.pointer[i] > 0 ? gv : 0
-                            relu.masked.pointer[i] = gv
+                        if let rectified {
+                            let y = rectified.y.pointer[i]
+                            gv = y > 0 && (rectified.by == .relu || y < 6) ? gv : 0
+                            rectified.masked.pointer[i] = gv
                         }
                         a += Double(gv)
                         b += Double(gv) * (Double(x.pointer[i]) - Double(center[c]))
@@ -341,7 +395,7 @@ public enum NaiveBatchNormKernels {
     }
 
     public static func affine(_ p: FloatBuffer, _ q: FloatBuffer?, _ out: FloatBuffer, _ s: ChannelShape,
-                              a: [Float], b: [Float]?, d: [Float], perSample: Bool, relu: Bool = false) {
+                              a: [Float], b: [Float]?, d: [Float], perSample: Bool, rectifier: Rectifier? = nil) {
         withExtendedLifetime((p, q, out)) {
             for n in 0..<s.batch {
                 for c in 0..<s.channels {
@@ -350,7 +404,11 @@ public enum NaiveBatchNormKernels {
                         let j = offset(s, n, c, i)
                         var v = a[k] * p.pointer[j] + d[k]
                         if let q, let b { v = a[k] * p.pointer[j] + b[k] * q.pointer[j] + d[k] }
-                        out.pointer[j] = relu && !(v > 0) ? 0 : v
+                        switch rectifier {
+                        case .relu: out.pointer[j] = v > 0 ? v : 0
+                        case .relu6: out.pointer[j] = Swift.min(Swift.max(v, 0), 6)  // NaN kept, as Tensor.relu6
+                        case nil: out.pointer[j] = v
+                        }
                     }
                 }
             }

@@ -22,7 +22,7 @@ public protocol Dataflow {
     func maxPool(_ x: Value, kernelSize: Int, stride: Int, padding: Int) throws(Failure) -> Value
     /// `relu(bn(x) + residual)` with children `bn` and `relu` (`residual` optional; no default, so that a call
     /// always reaches the writer's own version). The default is the three steps; `TensorDataflow` fuses them
-    /// (`batchNormReLU`) when nothing observes the steps.
+    /// (`batchNormActivation`) when nothing observes the steps.
     func batchNormReLU(_ bn: String, _ relu: String, _ x: Value, adding residual: Value?) throws(Failure) -> Value
 }
 
@@ -60,7 +60,7 @@ public struct TensorDataflow: Dataflow {
         x.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding)
     }
     public func batchNormReLU(_ bn: String, _ relu: String, _ x: Tensor, adding residual: Tensor?) -> Tensor {
-        NN.batchNormReLU(module.child(bn), module.child(relu), x, adding: residual)
+        batchNormActivation(module.child(bn), module.child(relu), x, adding: residual)
     }
 }
 

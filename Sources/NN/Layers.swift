@@ -94,23 +94,23 @@ public final class BatchNorm2d: Module, Initializable {
         numBatchesTracked?.value = Tensor.zeros([])
     }
 
-    override public func forward(_ input: Tensor) -> Tensor { forward(input, adding: nil, relu: false) }
+    override public func forward(_ input: Tensor) -> Tensor { forward(input, adding: nil, activation: nil) }
 
     override public func copy() -> Module {
         BatchNorm2d(numFeatures, epsilon: epsilon, momentum: momentum, affine: weight != nil,
                     trackRunningStats: runningMean != nil).adopting(self)
     }
 
-    /// `relu(bn(input) + residual)` (each part optional) in one pass over memory; see `batchNormReLU`.
-    public func forward(_ input: Tensor, adding residual: Tensor?, relu: Bool) -> Tensor {
+    /// `activation(bn(input) + residual)` (each part optional) in one pass over memory; see `batchNormActivation`.
+    public func forward(_ input: Tensor, adding residual: Tensor?, activation: Rectifier?) -> Tensor {
         precondition(input.rank >= 2 && input.shape[1] == numFeatures,
                      "BatchNorm2d(\(numFeatures)) got input of shape \(input.shape)")
         if !isTraining, let runningMean, let runningVar {
             return input.batchNorm(mean: runningMean.value, variance: runningVar.value, weight: weight?.value,
-                                   bias: bias?.value, epsilon: epsilon, adding: residual, relu: relu)
+                                   bias: bias?.value, epsilon: epsilon, adding: residual, activation: activation)
         }
         let (output, mean, variance) = input.batchNormTraining(weight: weight?.value, bias: bias?.value, epsilon: epsilon,
-                                                               adding: residual, relu: relu)
+                                                               adding: residual, activation: activation)
         if isTraining, let runningMean, let runningVar, let numBatchesTracked {
             let n = Float(input.count / numFeatures)
             runningMean.value = runningMean.value * (1 - momentum) + mean.detached() * momentum
@@ -121,15 +121,26 @@ public final class BatchNorm2d: Module, Initializable {
     }
 }
 
-/// `relu(bn(x) + residual)` (`residual` optional): one fused pass when `bn` is a `BatchNorm2d` and `relu` a
-/// ReLU, neither with hooks; otherwise module by module, so that hooks and swapped-in modules (folded
-/// BN, quantizers) see every step.
-public func batchNormReLU(_ bn: Module, _ relu: Module, _ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
-    if let bn = bn as? BatchNorm2d, (relu as? Function)?.name == "ReLU", !bn.hasHooks, !relu.hasHooks {
-        return bn.forward(x, adding: residual, relu: true)
+/// `activation(bn(x) + residual)` (`residual` optional): one fused pass when `bn` is a `BatchNorm2d` and
+/// `activation` a ReLU or ReLU6, neither with hooks; otherwise module by module, so that hooks and swapped-in
+/// modules (folded BN, quantizers) see every step.
+public func batchNormActivation(_ bn: Module, _ activation: Module, _ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
+    if let bn = bn as? BatchNorm2d, let rectifier = fusableRectifier(after: bn, activation) {
+        return bn.forward(x, adding: residual, activation: rectifier)
     }
     let y = bn(x)
-    return relu(residual.map { y + $0 } ?? y)
+    return activation(residual.map { y + $0 } ?? y)
+}
+
+/// The rectifier a batch norm's pass can apply for `activation` (a ReLU or ReLU6 `Function`), when neither module
+/// has hooks that must see the steps apart.
+func fusableRectifier(after bn: BatchNorm2d, _ activation: Module) -> Rectifier? {
+    guard !bn.hasHooks, !activation.hasHooks, let name = (activation as? Function)?.name else { return nil }
+    switch name {
+    case "ReLU": return .relu
+    case "ReLU6": return .relu6
+    default: return nil
+    }
 }
 
 /// Fully connected layer `x W^T + b` (PyTorch's `nn.Linear`).
@@ -163,8 +174,21 @@ public final class Sequential: Module {
         for (i, m) in modules.enumerated() { register(String(i), m) }
     }
 
+    /// The children in order; a `BatchNorm2d` followed by a ReLU or ReLU6 runs as one pass
+    /// (`batchNormActivation`), as torchvision's `Conv2dNormActivation` blocks are laid out.
     override public func forward(_ input: Tensor) -> Tensor {
-        childNames.reduce(input) { x, name in child(name)(x) }
+        let modules = childNames.map { child($0) }
+        var x = input, i = 0
+        while i < modules.count {
+            if i + 1 < modules.count, let bn = modules[i] as? BatchNorm2d, let rectifier = fusableRectifier(after: bn, modules[i + 1]) {
+                x = bn.forward(x, adding: nil, activation: rectifier)
+                i += 2
+            } else {
+                x = modules[i](x)
+                i += 1
+            }
+        }
+        return x
     }
 
     override public func copy() -> Module { Sequential([]).adopting(self) }

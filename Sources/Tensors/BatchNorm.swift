@@ -1,5 +1,8 @@
 import Kernels
 
+/// The ReLU or ReLU6 a batch-norm pass can apply on its way out (`batchNorm(...activation:)`).
+public typealias Rectifier = Kernels.Rectifier
+
 extension Tensor {
     /// The geometry channel kernels see: a 4-D tensor in either layout, or a plain `[N, C]` (space 1).
     var channelShape: ChannelShape {
@@ -11,31 +14,31 @@ extension Tensor {
     /// Batch norm with given per-channel statistics (PyTorch's eval mode): `(x - mean) / sqrt(variance +
     /// epsilon) * weight + bias` for a 4-D `[N, C, H, W]` (either layout, kept) or 2-D `[N, C]` input.
     /// `mean` and `variance` are constants (no gradient); gradients flow to the input, weight and bias.
-    /// With `residual` and `relu`: `relu(batchNorm(x) + residual)`, fused into one pass over memory.
+    /// With `residual` and `activation`: `activation(batchNorm(x) + residual)`, fused into one pass over memory.
     public func batchNorm(mean: Tensor, variance: Tensor, weight: Tensor?, bias: Tensor?,
-                          epsilon: Float = 1e-5, adding residual: Tensor? = nil, relu: Bool = false) -> Tensor {
+                          epsilon: Float = 1e-5, adding residual: Tensor? = nil, activation: Rectifier? = nil) -> Tensor {
         let s = checkedBatchNormShape(weight: weight, bias: bias)
         precondition(mean.shape == [s.channels] && variance.shape == [s.channels],
                      "batchNorm: mean \(mean.shape) and variance \(variance.shape) must be [\(s.channels)]")
         let m = mean.scalars
         let invStd = variance.scalars.map { 1 / ($0 + epsilon).squareRoot() }
         return normalized(s, mean: m, invStd: invStd, weight: weight, bias: bias, training: false,
-                          residual: residual, relu: relu)
+                          residual: residual, activation: activation)
     }
 
     /// Batch norm with the batch's own statistics (PyTorch's train mode): per channel over `(N, H, W)`
     /// (or `N` for 2-D `[N, C]` input), biased variance. The output is differentiable through the
     /// statistics; `mean` and `variance` (biased) come without graph, for running-statistics updates.
-    /// With `residual` and `relu`, the output is `relu(batchNorm(x) + residual)`, fused into one pass.
+    /// With `residual` and `activation`, the output is `activation(batchNorm(x) + residual)`, fused into one pass.
     public func batchNormTraining(weight: Tensor?, bias: Tensor?, epsilon: Float = 1e-5, adding residual: Tensor? = nil,
-                                  relu: Bool = false) -> (output: Tensor, mean: Tensor, variance: Tensor) {
+                                  activation: Rectifier? = nil) -> (output: Tensor, mean: Tensor, variance: Tensor) {
         let s = checkedBatchNormShape(weight: weight, bias: bias)
         let (m, v) = channelStatistics(s)
         precondition(s.batch * s.spatial > 1, "batchNormTraining: expected more than 1 value per channel, shape \(shape)")
         let invStd = v.map { 1 / (Float($0) + epsilon).squareRoot() }
         let mean = m.map { Float($0) }
         let out = normalized(s, mean: mean, invStd: invStd, weight: weight, bias: bias, training: true,
-                             residual: residual, relu: relu)
+                             residual: residual, activation: activation)
         return (out, Tensor(shape: [s.channels], scalars: mean), Tensor(shape: [s.channels], scalars: v.map { Float($0) }))
     }
 
@@ -91,10 +94,10 @@ extension Tensor {
         return (m, v)
     }
 
-    /// `(x - mean) * invStd * weight + bias (+ residual)` (rectified when `relu`), recording the eval-mode
+    /// `(x - mean) * invStd * weight + bias (+ residual)` (through `activation` when given), recording the eval-mode
     /// (statistics constant) or the train-mode (statistics of this batch) pullback.
     private func normalized(_ s: ChannelShape, mean: [Float], invStd: [Float], weight: Tensor?, bias: Tensor?,
-                            training: Bool, residual: Tensor?, relu: Bool) -> Tensor {
+                            training: Bool, residual: Tensor?, activation: Rectifier?) -> Tensor {
         let c = s.channels
         let w = weight?.scalars ?? [Float](repeating: 1, count: c)
         let b = bias?.scalars ?? [Float](repeating: 0, count: c)
@@ -105,7 +108,8 @@ extension Tensor {
         }
         let out = Tensor(uninitializedShape: shape, layout: layout)
         BatchNormKernels.affine(buffer, residual?.converted(to: layout).buffer, out.buffer, s, a: scale,
-                                b: residual.map { _ in [Float](repeating: 1, count: c) }, d: shift, perSample: false, relu: relu)
+                                b: residual.map { _ in [Float](repeating: 1, count: c) }, d: shift, perSample: false,
+                                rectifier: activation)
 
         let x = self
         var inputs = [self]
@@ -114,23 +118,27 @@ extension Tensor {
         let residualIndex = residual.map { inputs.append($0); return inputs.count - 1 }
         return out.recording(inputs) { g, need in
             let incoming = g.converted(to: x.layout)
-            // With relu, g is the gradient through the ReLU (incoming where out > 0), masked in the pass of the sums.
-            let g = relu ? Tensor(uninitializedShape: x.shape, layout: x.layout) : incoming
+            // With an activation, g is the gradient through it (incoming where it passes at out), masked in the pass
+            // of the sums.
+            let g = activation != nil ? Tensor(uninitializedShape: x.shape, layout: x.layout) : incoming
             var grads = [Tensor?](repeating: nil, count: need.count)
             let wantWeight = weightIndex.map { need[$0] } ?? false, wantBias = biasIndex.map { need[$0] } ?? false
             // Training needs the per-channel sums for the input gradient too.
             var sumG: [Double] = [], sumGX: [Double] = []
             if training || wantWeight || wantBias {
                 let (sums, dots) = BatchNormKernels.dotSums(incoming.buffer, x.buffer, s, center: mean,
-                                                            relu: relu ? (out.buffer, g.buffer) : nil)
+                                                            rectified: activation.map { (out.buffer, g.buffer, $0) })
                 sumG = sumOverBatch(sums, s)
                 sumGX = sumOverBatch(dots, s)
                 if let i = weightIndex, wantWeight {
                     grads[i] = Tensor(shape: [c], scalars: (0..<c).map { Float(sumGX[$0]) * invStd[$0] })
                 }
                 if let i = biasIndex, wantBias { grads[i] = Tensor(shape: [c], scalars: sumG.map { Float($0) }) }
-            } else if relu {
-                Loops.zip(incoming.buffer, out.buffer, g.buffer, x.count, ReluGradient())
+            } else if let activation {
+                switch activation {
+                case .relu: Loops.zip(incoming.buffer, out.buffer, g.buffer, x.count, ReluGradient())
+                case .relu6: Loops.zip(incoming.buffer, out.buffer, g.buffer, x.count, PassBetween(lower: 0, upper: 6, inclusive: false))
+                }
             }
             if let i = residualIndex, need[i] { grads[i] = g }
             if need[0] {

@@ -10,6 +10,8 @@ import Tensors
             let s = ChannelShape(batch: 3, channels: 32, spatial: spatial, inner: inner)
             let x = Tensor.randomNormal([s.count], mean: 2, using: &rng), g = Tensor.randomNormal([s.count], using: &rng)
             let q = Tensor.randomNormal([s.count], using: &rng)
+            // Wide enough for the rectifiers' both sides: below 0 and above 6.
+            let wide = Tensor.randomNormal([s.count], mean: 2, std: 4, using: &rng)
             for perSample in [false, true] {
                 let k = (0..<(perSample ? 96 : 32)).map { Float($0) / 50 }
                 let fast = BatchNormKernels.shiftedMoments(x.buffer, s, shift: k, perSample: perSample)
@@ -18,29 +20,33 @@ import Tensors
                 #expect(zip(fast.squares, slow.squares).allSatisfy { abs($0 - $1) < 1e-3 * max(1, abs($1)) })
                 let a = k.map { $0 - 1 }, b = k.map { $0 * 2 }, d = k.map { 3 - $0 }
                 for withQ in [false, true] {
-                    for relu in [false, true] {
+                    for rectifier in [nil, Rectifier.relu, .relu6] {
                         let o1 = Tensor(uninitializedShape: [s.count]), o2 = Tensor(uninitializedShape: [s.count])
-                        BatchNormKernels.affine(x.buffer, withQ ? q.buffer : nil, o1.buffer, s, a: a, b: withQ ? b : nil,
-                                                d: d, perSample: perSample, relu: relu)
-                        NaiveBatchNormKernels.affine(x.buffer, withQ ? q.buffer : nil, o2.buffer, s, a: a,
-                                                     b: withQ ? b : nil, d: d, perSample: perSample, relu: relu)
+                        BatchNormKernels.affine(wide.buffer, withQ ? q.buffer : nil, o1.buffer, s, a: a, b: withQ ? b : nil,
+                                                d: d, perSample: perSample, rectifier: rectifier)
+                        NaiveBatchNormKernels.affine(wide.buffer, withQ ? q.buffer : nil, o2.buffer, s, a: a,
+                                                     b: withQ ? b : nil, d: d, perSample: perSample, rectifier: rectifier)
                         #expect(maxAbsDifference(o1, o2) < 1e-5)
-                        #expect(!relu || o1.scalars.allSatisfy { $0 >= 0 })
+                        #expect(rectifier == nil || o1.scalars.allSatisfy { $0 >= 0 } && o1.scalars.contains(0))
+                        #expect(rectifier != .relu6 || o1.scalars.allSatisfy { $0 <= 6 } && o1.scalars.contains(6))
                     }
                 }
             }
             let sums = BatchNormKernels.sums(x.buffer, s), naiveSums = NaiveBatchNormKernels.sums(x.buffer, s)
             #expect(zip(sums, naiveSums).allSatisfy { abs($0 - $1) < 1e-3 })
             let m = (0..<32).map { Float($0) / 10 }
-            for relu in [false, true] {
-                // With relu, q plays the ReLU's output: about half its values are positive.
+            for rectifier in [nil, Rectifier.relu, .relu6] {
+                // With a rectifier, `wide` plays its output (values below 0 and above 6 alike, as the mask must see).
                 let (m1, m2) = (Tensor(uninitializedShape: [s.count]), Tensor(uninitializedShape: [s.count]))
-                let fast = BatchNormKernels.dotSums(g.buffer, x.buffer, s, center: m, relu: relu ? (q.buffer, m1.buffer) : nil)
-                let slow = NaiveBatchNormKernels.dotSums(g.buffer, x.buffer, s, center: m, relu: relu ? (q.buffer, m2.buffer) : nil)
+                let fast = BatchNormKernels.dotSums(g.buffer, x.buffer, s, center: m,
+                                                    rectified: rectifier.map { (wide.buffer, m1.buffer, $0) })
+                let slow = NaiveBatchNormKernels.dotSums(g.buffer, x.buffer, s, center: m,
+                                                         rectified: rectifier.map { (wide.buffer, m2.buffer, $0) })
                 #expect(zip(fast.sums, slow.sums).allSatisfy { abs($0 - $1) < 1e-3 })
                 #expect(zip(fast.dots, slow.dots).allSatisfy { abs($0 - $1) < 1e-3 * max(1, abs($1)) })
-                if relu {
-                    #expect(m1.scalars == zip(g.scalars, q.scalars).map { $1 > 0 ? $0 : 0 })
+                if let rectifier {
+                    let upper: Float = rectifier == .relu ? .infinity : 6
+                    #expect(m1.scalars == zip(g.scalars, wide.scalars).map { $1 > 0 && $1 < upper ? $0 : 0 })
                     #expect(m1.scalars == m2.scalars)
                 }
             }
@@ -129,10 +135,13 @@ import Tensors
         checkGradients([Tensor.randomNormal([5, 3], using: &rng)]) { $0[0].batchNormTraining(weight: nil, bias: nil).output }
     }
 
-    /// The fused `relu(bn(x) + residual)` equals the composition of its parts, values and gradients, in
-    /// train and eval mode and both layouts; a residual in the other layout is converted.
-    @Test mutating func fusedResidualReLUEqualsComposition() {
+    /// The fused `relu(bn(x) + residual)` and `relu6(bn(x) + residual)` equal the composition of their parts, values
+    /// and gradients, in train and eval mode and both layouts; a residual in the other layout is converted.
+    @Test(arguments: [Rectifier.relu, .relu6])
+    mutating func fusedResidualActivationEqualsComposition(_ activation: Kernels.Rectifier) {
         let x = Tensor.randomNormal([3, 16, 5, 5], using: &rng), r = Tensor.randomNormal([3, 16, 5, 5], using: &rng)
+        // A wide residual spreads the sums past 6, so that ReLU6's upper side is reached.
+        let wide = r * 4 + 2
         let w = Tensor.randomUniform([16], lower: -1, upper: 1.5, using: &rng), b = Tensor.randomNormal([16], using: &rng)
         let m = Tensor.randomNormal([16], using: &rng), v = Tensor.randomUniform([16], lower: 0.5, upper: 2, using: &rng)
         let probe = Tensor.randomNormal([3, 16, 5, 5], using: &rng)
@@ -140,17 +149,18 @@ import Tensors
             for training in [false, true] {
                 func bn(_ xs: [Tensor], fused: Bool) -> Tensor {
                     let residual = xs[3].converted(to: layout == .plain ? .blocked : .plain)
+                    func apart(_ y: Tensor) -> Tensor { activation == .relu ? y.relu() : y.relu6() }
                     if training {
-                        return fused ? xs[0].batchNormTraining(weight: xs[1], bias: xs[2], adding: residual, relu: true).output
-                                     : (xs[0].batchNormTraining(weight: xs[1], bias: xs[2]).output + residual).relu()
+                        return fused ? xs[0].batchNormTraining(weight: xs[1], bias: xs[2], adding: residual, activation: activation).output
+                                     : apart(xs[0].batchNormTraining(weight: xs[1], bias: xs[2]).output + residual)
                     }
-                    return fused ? xs[0].batchNorm(mean: m, variance: v, weight: xs[1], bias: xs[2], adding: residual, relu: true)
-                                 : (xs[0].batchNorm(mean: m, variance: v, weight: xs[1], bias: xs[2]) + residual).relu()
+                    return fused ? xs[0].batchNorm(mean: m, variance: v, weight: xs[1], bias: xs[2], adding: residual, activation: activation)
+                                 : apart(xs[0].batchNorm(mean: m, variance: v, weight: xs[1], bias: xs[2]) + residual)
                 }
-                let inputs = [x.converted(to: layout), w, b, r]
+                let inputs = [x.converted(to: layout), w, b, wide]
                 let (y1, d1) = probedGradients(inputs, probe: probe) { bn($0, fused: true) }
                 let (y2, d2) = probedGradients(inputs, probe: probe) { bn($0, fused: false) }
-                #expect(y1.layout == layout)
+                #expect(y1.layout == layout && (activation == .relu || y1.scalars.contains(6)))
                 expectClose(y1, y2, 1e-5, "y \(layout) training \(training)")
                 for i in 0..<4 { expectClose(d1[i], d2[i], 1e-4, "d\(i) \(layout) training \(training)") }
             }

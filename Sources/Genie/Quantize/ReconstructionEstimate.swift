@@ -13,16 +13,18 @@ public struct ReconstructionEstimate {
     public var seconds: Double { units.map(\.seconds).reduce(0, +) }
 }
 
-/// Iterations each unit runs to time GENIE-M: the first untimed, 2-3 without the rounding term, 4-8 with it.
+/// Iterations each unit runs to time GENIE-M: the first (with the unit's set-up), 2-3 without the rounding term, 4-8
+/// with it.
 let reconstructionProbe = (iterations: 8, warmup: Float(0.5))
 
 /// Times GENIE-M before it runs, on stand-ins that cost what the real work costs: a quantized copy of `model`
 /// reconstructs each unit from `first` on for `reconstructionProbe.iterations` iterations, on the unit's inputs for 32
 /// random images repeated to `images` (so the mini-batch is GENIE's, `images` / 32), and one forward pass of both
 /// models over 32 images times the collection of each unit's inputs (both models over all images). A unit's estimate
-/// is that collection plus its iterations without and with the rounding term (which starts at the warm-up's end and
-/// slows the wide units most) at the rates timed. The probe costs 8 iterations and two forward passes of 32 images
-/// per unit, whatever the budget.
+/// is that collection, its first iteration as timed (the optimizers' set-up and the activation step-size searches
+/// run once, in it), and its other iterations without and with the rounding term (which starts at the warm-up's end
+/// and slows the wide units most) at the rates timed. The probe costs 8 iterations and two forward passes of 32
+/// images per unit, whatever the budget.
 public func estimateReconstruction(spec: ModelSpec, model fullPrecision: Module, images: Int, weightBits: Int,
                                    activationBits: Int, plan: BitWidthPlan = BitWidthPlan(), config: ReconstructionConfig,
                                    from first: Int = 0) throws -> ReconstructionEstimate {
@@ -59,8 +61,8 @@ public func estimateReconstruction(spec: ModelSpec, model fullPrecision: Module,
         let seconds = zip(ticks, ticks.dropFirst()).map { $1.timeIntervalSince($0) }
         let mean = { (s: ArraySlice<Double>) in s.reduce(0, +) / Double(s.count) }
         let plain = mean(seconds[1..<3]), rounding = mean(seconds[3...])
-        estimate.units.append((path, collectSeconds + Double(plainIterations) * plain
-                                     + Double(config.iterations - plainIterations) * rounding))
+        estimate.units.append((path, collectSeconds + seconds[0] + Double(max(plainIterations - 1, 0)) * plain
+                                     + Double(config.iterations - max(plainIterations, 1)) * rounding))
     }
     for (_, layer) in student.quantizedLayers { layer.quantizesInput = layer.inputQuantizer != nil }
     return estimate
