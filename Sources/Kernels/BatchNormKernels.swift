@@ -21,21 +21,6 @@ public enum Rectifier: Sendable {
     }
 }
 
-extension SIMD where Scalar == Float {
-    /// `min(max(self, 0), 6)` per lane, NaN kept (`Rectifier.relu6`).
-    @inline(__always) @usableFromInline
-    var relu6: Self {
-        let y = replacing(with: 0, where: self .< Self())
-        return y.replacing(with: 6, where: y .> Self(repeating: 6))
-    }
-
-    /// `g` in the lanes where `0 < y < 6`, zero elsewhere (NaN `y` too): the gradient through a ReLU6 with output `y`.
-    @inline(__always) @usableFromInline
-    static func passingInsideSix(_ g: Self, _ y: Self) -> Self {
-        Self().replacing(with: g, where: (y .> Self()) .& (y .< Self(repeating: 6)))
-    }
-}
-
 /// The loops batch norm and channel statistics are built from, for both layouts (`inner` 1, 8 or 16):
 /// per-(sample, channel) sums, shifted moments and gradient dot products, and a per-channel affine map. Each touches the activation once; on the blocked layouts the inner loop is one block (8 or 16 lanes) wide.
 /// Per-(sample, channel) results are indexed `n * channels + c`.
@@ -293,7 +278,7 @@ extension BatchNormKernels {
         // maxBlend(0, v) is v > 0 ? v : 0, as Tensor.relu (NaN -> 0); without a rectifier, values pass untouched.
         switch rectifier {
         case .relu: blockAffine(p, q, out, n, a, b, d) { V.maxBlend(V(), $0) }
-        case .relu6: blockAffine(p, q, out, n, a, b, d) { (v: V) in v.relu6 }
+        case .relu6: blockAffine(p, q, out, n, a, b, d) { V.relu6($0) }
         case nil: blockAffine(p, q, out, n, a, b, d) { (v: V) in v }
         }
     }

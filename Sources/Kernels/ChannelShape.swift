@@ -42,6 +42,10 @@ protocol ChannelLanes: SIMD where Scalar == Float {
     static var noIndices: Indices { get }
     /// `g` in the lanes where `y > 0`, zero elsewhere (NaN `y` too): the gradient through a ReLU with output `y`.
     static func passingPositive(_ g: Self, _ y: Self) -> Self
+    /// `min(max(v, 0), 6)` per lane, NaN kept (`Rectifier.relu6`).
+    static func relu6(_ v: Self) -> Self
+    /// `g` in the lanes where `0 < y < 6`, zero elsewhere (NaN `y` too): the gradient through a ReLU6 with output `y`.
+    static func passingInsideSix(_ g: Self, _ y: Self) -> Self
 }
 
 extension SIMD8: ChannelLanes where Scalar == Float {
@@ -65,6 +69,18 @@ extension SIMD8: ChannelLanes where Scalar == Float {
 
     @inline(__always) @usableFromInline
     static func passingPositive(_ g: Self, _ y: Self) -> Self { Self().replacing(with: g, where: y .> Self()) }
+
+    // Vector-with-vector blends only: the scalar `replacing(with:where:)` forms do not vectorize here.
+    @inline(__always) @usableFromInline
+    static func relu6(_ v: Self) -> Self {
+        let six = Self(repeating: 6), y = v.replacing(with: Self(), where: v .< Self())
+        return y.replacing(with: six, where: y .> six)
+    }
+
+    @inline(__always) @usableFromInline
+    static func passingInsideSix(_ g: Self, _ y: Self) -> Self {
+        passingPositive(g, y).replacing(with: Self(), where: y .>= Self(repeating: 6))
+    }
 }
 
 extension SIMD16: ChannelLanes where Scalar == Float {
@@ -88,6 +104,18 @@ extension SIMD16: ChannelLanes where Scalar == Float {
 
     @inline(__always) @usableFromInline
     static func passingPositive(_ g: Self, _ y: Self) -> Self { Self().replacing(with: g, where: y .> Self()) }
+
+    // Vector-with-vector blends only: the scalar `replacing(with:where:)` forms do not vectorize here.
+    @inline(__always) @usableFromInline
+    static func relu6(_ v: Self) -> Self {
+        let six = Self(repeating: 6), y = v.replacing(with: Self(), where: v .< Self())
+        return y.replacing(with: six, where: y .> six)
+    }
+
+    @inline(__always) @usableFromInline
+    static func passingInsideSix(_ g: Self, _ y: Self) -> Self {
+        passingPositive(g, y).replacing(with: Self(), where: y .>= Self(repeating: 6))
+    }
 }
 
 /// Loads a vector of floats (any alignment).
