@@ -19,8 +19,9 @@ public final class ProgressBar {
         self.quiet = quiet
     }
 
-    /// Reports that `done` of `total` steps are finished, with extra fields such as `["loss": "0.123"]`.
-    public func update(_ done: Int, _ fields: KeyValuePairs<String, String> = [:]) {
+    /// Reports that `done` of `total` steps are finished, with extra fields such as `["loss": "0.123"]`, formatted only
+    /// when a line is drawn (at most every 0.2 s; `String(format:)` on every step of a fast loop costs time).
+    public func update(_ done: Int, _ fields: @autoclosure () -> KeyValuePairs<String, String> = [:]) {
         guard !quiet else { return }
         let now = Date()
         let finished = done >= total
@@ -31,7 +32,7 @@ public final class ProgressBar {
         let left = rate > 0 ? Double(total - done) / rate : 0
         let width = 24, filled = min(width, width * done / total)
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let extra = fields.map { "\($0.key) \($0.value)" }.joined(separator: "  ")
+        let extra = fields().map { "\($0.key) \($0.value)" }.joined(separator: "  ")
         let line = "\(title) [\(bar)] \(done)/\(total)  \(String(format: "%.1f", rate)) \(unit)/s  "
             + "\(finished ? "took" : "left") \(ProgressBar.clock(finished ? elapsed : left))  \(extra)"
         if interactive {

@@ -53,6 +53,7 @@ public func estimateReconstruction(spec: ModelSpec, model fullPrecision: Module,
     let collectSeconds = Date().timeIntervalSince(forwardStart) * Double(images / 32)
 
     let plainIterations = (1...config.iterations).filter { config.roundingBeta(at: $0) == nil }.count
+    let firstRounding = (1...probe.iterations).first { probe.roundingBeta(at: $0) != nil }!  // 1-based
     for unit in first..<reconstructor.units.count {
         let path = reconstructor.units[unit]
         let stand = (repeated(teacherSeen[path]!.input), repeated(teacherSeen[path]!.output), repeated(studentSeen[path]!))
@@ -60,7 +61,7 @@ public func estimateReconstruction(spec: ModelSpec, model fullPrecision: Module,
         try reconstructor.reconstruct(unit: unit, collected: stand) { _ in ticks.append(Date()) }
         let seconds = zip(ticks, ticks.dropFirst()).map { $1.timeIntervalSince($0) }
         let mean = { (s: ArraySlice<Double>) in s.reduce(0, +) / Double(s.count) }
-        let plain = mean(seconds[1..<3]), rounding = mean(seconds[3...])
+        let plain = mean(seconds[1..<(firstRounding - 1)]), rounding = mean(seconds[(firstRounding - 1)...])
         estimate.units.append((path, collectSeconds + seconds[0] + Double(max(plainIterations - 1, 0)) * plain
                                      + Double(config.iterations - max(plainIterations, 1)) * rounding))
     }
