@@ -242,7 +242,7 @@ public final class Dropout: Module {
 
     override public func forward(_ input: Tensor) -> Tensor {
         guard isTraining, probability > 0 else { return input }
-        let keep = Tensor.bernoulli(input.shape, probability: 1 - probability, using: &rng)
-        return input * (keep.converted(to: input.layout) * (1 / (1 - probability)))
+        let keep = Tensor.bernoulli(input.shape, probability: 1 - probability, layout: input.layout, using: &rng)
+        return input * (keep * (1 / (1 - probability)))
     }
 }

@@ -58,9 +58,14 @@ extension Tensor {
         fill(shape) { lower + (upper - lower) * rng.nextUnitFloat() }
     }
 
-    /// A 0/1 mask whose entries are 1 with probability `p`.
-    public static func bernoulli(_ shape: [Int], probability p: Float, using rng: inout SeededGenerator) -> Tensor {
-        fill(shape) { rng.nextUnitFloat() < p ? 1 : 0 }
+    /// A 0/1 mask whose entries are 1 with probability `p`, stored in `layout`. The entries are drawn in logical
+    /// order whatever the layout, so a seed gives the same mask on every machine.
+    public static func bernoulli(_ shape: [Int], probability p: Float, layout: Layout = .plain,
+                                 using rng: inout SeededGenerator) -> Tensor {
+        let mask = Tensor(uninitializedShape: shape, layout: layout)
+        let (n, c, s, inner) = layout == .plain ? (1, 1, mask.count, 1) : mask.channelView
+        RandomKernels.bernoulli(mask.buffer, probability: p, batch: n, channels: c, spatial: s, inner: inner, using: &rng)
+        return mask
     }
 
     private static func fill(_ shape: [Int], _ draw: () -> Float) -> Tensor {

@@ -75,7 +75,9 @@ public final class ActivationQuantizer {
         let s = scale!.value, (qn, qp) = range
         let quantized = (x / s).clamped(qn, qp).roundedSTE() * s
         guard training, dropProbability > 0 else { return quantized }
-        let keep = presetMasks.isEmpty ? Tensor.bernoulli(x.shape, probability: 1 - dropProbability, using: &rng) : presetMasks.removeFirst()
-        return Tensor.select(keep.converted(to: x.layout), quantized, x)
+        let keep = presetMasks.isEmpty
+            ? Tensor.bernoulli(x.shape, probability: 1 - dropProbability, layout: x.layout, using: &rng)
+            : presetMasks.removeFirst()
+        return Tensor.select(keep, quantized, x)
     }
 }

@@ -180,7 +180,8 @@ public final class Reconstructor {
             let index = Array(order[(t % 32 * batch)..<((t % 32 + 1) * batch)])
             let quantizedInput = xq.gathered(batch: index)
             let input = config.dropProbability == 0 ? quantizedInput : Tensor.select(
-                Tensor.bernoulli(quantizedInput.shape, probability: 1 - config.dropProbability, using: &rng), quantizedInput,
+                Tensor.bernoulli(quantizedInput.shape, probability: 1 - config.dropProbability, layout: quantizedInput.layout,
+                                 using: &rng), quantizedInput,
                 xfp.gathered(batch: index))
             let target = yfp.gathered(batch: index)
             var rec = Float(0), round = Float(0)
