@@ -58,13 +58,12 @@ extension Tensor {
         fill(shape) { lower + (upper - lower) * rng.nextUnitFloat() }
     }
 
-    /// A 0/1 mask whose entries are 1 with probability `p`, stored in `layout`. The entries are drawn in logical
-    /// order whatever the layout, so a seed gives the same mask on every machine.
+    /// A 0/1 mask whose entries are 1 with probability `p`, stored in `layout`. The entries are drawn in memory
+    /// order (`RandomKernels.bernoulli`), so a seed gives the same mask for the same shape, layout and block width.
     public static func bernoulli(_ shape: [Int], probability p: Float, layout: Layout = .plain,
                                  using rng: inout SeededGenerator) -> Tensor {
         let mask = Tensor(uninitializedShape: shape, layout: layout)
-        let (n, c, s, inner) = layout == .plain ? (1, 1, mask.count, 1) : mask.channelView
-        RandomKernels.bernoulli(mask.buffer, probability: p, batch: n, channels: c, spatial: s, inner: inner, using: &rng)
+        RandomKernels.bernoulli(mask.buffer, count: mask.count, probability: p, using: &rng)
         return mask
     }
 

@@ -1,6 +1,8 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
+#include <stdint.h>
+
 /// Vectorized float loops compiled for several instruction sets, one chosen at run time (Sources/CKernels/VectorMath.c).
 /// Only Kernels imports this module; the libm loops they replace stay in Kernels as their naive twins (`VectorMath`).
 
@@ -45,5 +47,11 @@ struct ck_adam {
 /// array. Compiled for `variant` (the baseline when the CPU lacks it).
 void ck_adam(int variant, const struct ck_adam *hyperparameters, const float *p, const float *g, const float *m,
              const float *v, float *new_p, float *new_m, float *new_v, long n);
+
+/// Writes `n` floats, each 1.0 or 0.0: sixteen xoshiro128** generators, lane `l` starting from the state words
+/// `state[l]`, `state[16 + l]`, `state[32 + l]`, `state[48 + l]`, are stepped together, and float `i` is 1.0 when the
+/// draw of lane `i % 16` at step `i / 16` is below `threshold`. Compiled for `variant` (the baseline when the CPU
+/// lacks it); every variant writes the same floats.
+void ck_bernoulli(int variant, const uint32_t *state, uint32_t threshold, float *out, long n);
 
 #endif
