@@ -1,9 +1,27 @@
 import Kernels
 
-/// GENIE-M's soft weight quantizer and AdaRound's rounding regularizer as fused tensor ops (`QuantizerKernels`): one pass
-/// over the weights forward and one backward, where the same formulas composed of elementwise ops take about twenty.
-/// `h(v) = clamp(σ(v)·(zeta − gamma) + gamma, 0, 1)` is AdaRound's rectified sigmoid.
+/// GENIE-M's soft weight quantizer, AdaRound's rounding regularizer and the activations' fake quantizer as fused tensor
+/// ops (`QuantizerKernels`): one pass forward and one backward, where the same formulas composed of elementwise ops take
+/// ten to twenty. `h(v) = clamp(σ(v)·(zeta − gamma) + gamma, 0, 1)` is AdaRound's rectified sigmoid.
 extension Tensor {
+    /// LSQ's fake quantizer with QDrop: `keep ≠ 0 ? step · round(clamp(self / step, lower, upper)) : self`, rounding half
+    /// to even with a straight-through gradient; differentiable in `self` and `step` (rank 0), with `keep` (a constant of
+    /// `self`'s shape, nil to quantize every element) and the bounds constants. Equals that composition of ops.
+    public func fakeQuantized(step: Tensor, lower: Float, upper: Float, keep: Tensor? = nil) -> Tensor {
+        precondition(step.count == 1, "the fake quantizer's step needs one value, got shape \(step.shape)")
+        precondition(keep.map { $0.shape == shape } ?? true, "keep mask shape \(keep!.shape) differs from input \(shape)")
+        let x = self, mask = keep?.converted(to: layout), grid = QuantizerKernels.Grid(step: step.item, lower: lower, upper: upper)
+        let out = Tensor(uninitializedShape: shape, layout: layout)
+        QuantizerKernels.fakeQuantize(buffer, keep: mask?.buffer, grid: grid, into: out.buffer, count: count)
+        return out.recording([self, step]) { g, need in
+            let dx = need[0] ? Tensor(uninitializedShape: x.shape, layout: x.layout) : nil
+            let ds = QuantizerKernels.fakeQuantizePullback(gradient: g.converted(to: x.layout).buffer, x: x.buffer,
+                                                           keep: mask?.buffer, grid: grid, inputGradient: dx?.buffer,
+                                                           count: x.count)
+            return [dx, need[1] ? Tensor(shape: step.shape, scalars: [Float(ds)]) : nil]
+        }
+    }
+
     /// `scale · (clamp(base + h(softbits) + zeroPoint, 0, levels) − zeroPoint)`, differentiable in `softbits` and `scale`
     /// (`base` and `zeroPoint` are constants). `scale` and `zeroPoint` hold one value per output channel, shape
     /// `[O, 1, ...]` against the weight's `[O, ...]`.

@@ -2,7 +2,7 @@ import Testing
 import Tensors
 
 /// Gradient checks of the fused soft-quantizer ops (their values are tested against the composed ops in
-/// Tests/GenieTests/FusedQuantizerTests.swift). The points stay off the kinks: softbits with |V| in [0.3, 2] keep the
+/// Tests/GenieTests/FusedQuantizerTests.swift), and the fused fake quantizer against its composed ops. The points stay off the kinks: softbits with |V| in [0.3, 2] keep the
 /// rectified sigmoid inside (0, 1) and away from h = 0.5, and the base keeps B + h + z inside the integer grid.
 @Suite struct SoftQuantizerTests {
     var rng = SeededGenerator(seed: 18)
@@ -33,5 +33,33 @@ import Tensors
         checkGradients([v]) { Tensor.roundingRegularizer(softbits: $0[0], beta: beta, zeta: zeta, gamma: gamma) }
         // A loss weight other than 1 scales the gradient computed with the value.
         checkGradients([v]) { Tensor.roundingRegularizer(softbits: $0[0], beta: beta, zeta: zeta, gamma: gamma) * 0.3 }
+    }
+
+    /// The fake quantizer's naive twin: the composed ops it fuses.
+    static func composedFakeQuantized(_ x: Tensor, step: Tensor, lower: Float, upper: Float, keep: Tensor?) -> Tensor {
+        let quantized = (x / step).clamped(lower, upper).roundedSTE() * step
+        return keep.map { Tensor.select($0, quantized, x) } ?? quantized
+    }
+
+    @Test(arguments: [(Float(-8), Float(7)), (0, 15)])
+    mutating func fakeQuantizedEqualsItsComposedOpsInValueAndGradient(lower: Float, upper: Float) {
+        // Steps of 0.25 make some x/s land exactly on the bounds and on ties; the rest spread past both bounds.
+        let shape = [2, 32, 3, 5], step: Float = 0.25
+        let onGrid = Tensor.randomUniform(shape, lower: -12, upper: 20, using: &rng).rounded() * (step / 2)
+        let spread = Tensor.randomNormal(shape, std: 3, using: &rng)
+        let pick = Tensor.bernoulli(shape, probability: 0.5, using: &rng)
+        let x = Tensor.select(pick, onGrid, spread), g = Tensor.randomNormal(shape, using: &rng)
+        for layout in bothLayouts {
+            for keep in [nil, Tensor.bernoulli(shape, probability: 0.5, layout: layout, using: &rng)] {
+                let xl = x.converted(to: layout).requiringGradient(), s = Tensor(step).requiringGradient()
+                let fused = xl.fakeQuantized(step: s, lower: lower, upper: upper, keep: keep)
+                let composed = Self.composedFakeQuantized(xl, step: s, lower: lower, upper: upper, keep: keep)
+                #expect(fused.layout == layout && fused.scalars == composed.scalars, "\(layout), keep \(keep != nil)")
+                let (df, dc) = (gradients(of: (fused * g).sum(), wrt: [xl, s]), gradients(of: (composed * g).sum(), wrt: [xl, s]))
+                #expect(df[0].scalars == dc[0].scalars, "input gradient, \(layout), keep \(keep != nil)")
+                #expect(abs(df[1].item - dc[1].item) <= 1e-4 * max(1, abs(dc[1].item)),
+                        "step gradient \(df[1].item) against \(dc[1].item), \(layout), keep \(keep != nil)")
+            }
+        }
     }
 }

@@ -73,11 +73,10 @@ public final class ActivationQuantizer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         if scale == nil { initialize(from: x.detached()) }
         let s = scale!.value, (qn, qp) = range
-        let quantized = (x / s).clamped(qn, qp).roundedSTE() * s
-        guard training, dropProbability > 0 else { return quantized }
+        guard training, dropProbability > 0 else { return x.fakeQuantized(step: s, lower: qn, upper: qp) }
         let keep = presetMasks.isEmpty
             ? Tensor.bernoulli(x.shape, probability: 1 - dropProbability, layout: x.layout, using: &rng)
             : presetMasks.removeFirst()
-        return Tensor.select(keep, quantized, x)
+        return x.fakeQuantized(step: s, lower: qn, upper: qp, keep: keep)
     }
 }
