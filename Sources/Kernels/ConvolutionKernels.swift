@@ -182,15 +182,16 @@ public enum Convolution {
         return Plan(primitive, adapters: adapters)
     }
 
-    /// Whether `s` runs Winograd's F(4x4, 3x3) algorithm, where oneDNN has it (its AVX-512 kernels; elsewhere
-    /// the direct kernels run): 3x3, stride 1, ungrouped, at least 64 channels in and out. Measured with 2
-    /// threads on AVX-512: 2-4x faster than the direct kernels on every such layer of ResNet-18 at 224x224,
-    /// 1.3-2.1x on GENIE-D's generator at 14x14 (128 -> 64 channels); 0.8-1.3x on ResNet-20's 16- and
-    /// 32-channel layers, which keep the direct kernels. Its sums round differently from the direct kernels'
-    /// (`ConvolutionTests` holds both to the naive twin within 2e-5 of the output's scale).
+    /// Whether `s` runs Winograd's F(4x4, 3x3) algorithm, where oneDNN has it (its AVX-512 kernels, for channels
+    /// a multiple of 16; elsewhere the direct kernels run): 3x3, stride 1, ungrouped, at least 16 channels in and
+    /// out. Measured with 2 threads on AVX-512: 2-4x faster than the direct kernels on every such layer of
+    /// ResNet-18 at 224x224, 1.3-2.1x on GENIE-D's generator at 14x14 (128 -> 64 channels), 1.0-1.5x on every
+    /// pass of ResNet-20's 16- and 32-channel layers at batch 128 and 32 (BENCHMARKS.md, "Winograd convolutions").
+    /// Its sums round differently from the direct kernels' (`ConvolutionTests` holds both to the naive twin within
+    /// 2e-5 of the output's scale).
     static func prefersWinograd(_ s: ConvShape) -> Bool {
         s.kernelHeight == 3 && s.kernelWidth == 3 && s.strideHeight == 1 && s.strideWidth == 1 && s.groups == 1
-            && s.inChannels >= 64 && s.outChannels >= 64
+            && s.inChannels >= 16 && s.outChannels >= 16
     }
 
     /// The convolution primitive for activations `src` and `dst` (exact layouts or `format_tag_any`);
