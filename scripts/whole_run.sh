@@ -4,7 +4,8 @@
 # Prints a Markdown table row: each side's seconds per phase (distill, reconstruct, evaluate) and in all, the
 # reference's total over genie's, and both sides' full-precision and quantized top-1; then, unit by unit, both
 # sides' output error (relative MSE of the unit's output against the full-precision model's on each side's own
-# calibration images, as genie's unit report measures it) and the reference's seconds.
+# calibration images, as genie's unit report measures it) and both sides' seconds (collecting the unit's data,
+# its iterations, freezing it) with their ratio.
 # Usage: scripts/whole_run.sh WEIGHTS "MODEL FLAGS" SEED IMAGES DISTILL_ITERS ITERS [WBITS ABITS]
 # e.g.   scripts/whole_run.sh models/resnet20.safetensors "" 0 256 500 1000 4 4        (the quick budget)
 #        scripts/whole_run.sh runs/tv_resnet18.safetensors "--arch resnet18 --in-channels 1 --num-classes 10" 1 256 500 2000 2 4
@@ -44,9 +45,11 @@ print(f"| {name} | W{g['wbits']}A{g['abits']} | {g['seed']} | {g['images']}, {g[
       f"| {r['total_seconds']:.0f} | {r['total_seconds'] / g['seconds']:.2f}x | {g['fp_top1']:.2f}, {r['fp_top1']:.2f} "
       f"| {g['quant_top1']:.2f} | {r['top1']:.2f} |")
 units = json.load(open(f"{folder}/genie/quantized.units.json"))["units"]
-print("\n| unit | output error genie | output error reference | reference s |\n|---|---|---|---|")
+print("\n| unit | output error genie | output error reference | genie s | reference s | reference / genie |\n"
+      "|---|---|---|---|---|---|")
 for u in units:
-    path = u["path"]
+    path, mine = u["path"], u.get("seconds", float("nan"))
+    theirs = r["unit_seconds"].get(path, float("nan"))
     print(f"| {path} | {u['output_error']:.3e} | {r['unit_output_error'].get(path, float('nan')):.3e} "
-          f"| {r['unit_seconds'].get(path, float('nan')):.1f} |")
+          f"| {mine:.1f} | {theirs:.1f} | {theirs / mine:.2f}x |")
 EOF

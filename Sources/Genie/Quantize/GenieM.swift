@@ -78,8 +78,8 @@ public func quantizeModel(spec: ModelSpec, model fullPrecision: Module, calibrat
             losses.record(p)
             bar?.update(p.iteration, ["rec": String(format: "%.4f", p.reconstructionLoss),
                                       "round": String(format: "%.1f", p.roundingLoss)])
-        }, finished: { unit in
-            losses.finish(reconstructor.units[unit])
+        }, finished: { unit, seconds in
+            losses.finish(reconstructor.units[unit], seconds: seconds)
             guard let progress else { return }
             let unitLosses = String(decoding: try JSONEncoder().encode(losses.units), as: UTF8.self)
             try progress.save(QuantizedModelFile.make(student, spec: spec, metadata: ["unit_losses": unitLosses]), done: unit + 1)

@@ -104,17 +104,20 @@ public final class Reconstructor {
         student.setTraining(false)
     }
 
-    /// Reconstructs units `first..<units.count`; `finished(i)` runs after unit i is frozen (to save progress).
+    /// Reconstructs units `first..<units.count`; `finished(i, seconds)` runs after unit i is frozen (to save
+    /// progress), with the wall time of its reconstruction (collecting its data, the iterations, freezing).
     public func run(from first: Int = 0, progress: (UnitProgress) -> Void = { _ in },
-                    finished: (Int) throws -> Void = { _ in }) throws {
+                    finished: (Int, Double) throws -> Void = { _, _ in }) throws {
         if config.method == .rtn {
+            let start = Date()
             calibrateRoundToNearest()
-            try finished(units.count - 1)
+            try finished(units.count - 1, Date().timeIntervalSince(start))
             return
         }
         for unit in first..<units.count {
+            let start = Date()
             try reconstruct(unit: unit, progress: progress)
-            try finished(unit)
+            try finished(unit, Date().timeIntervalSince(start))
         }
     }
 

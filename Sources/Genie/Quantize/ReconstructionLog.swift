@@ -7,6 +7,9 @@ public struct UnitLoss: Codable, Sendable, Equatable {
     public var before: Float
     public var after: Float
     public var window: Int
+    /// The unit's wall time in seconds, from collecting its data to freezing it; nil in checkpoints written before
+    /// genie recorded it.
+    public var seconds: Double?
 }
 
 /// Collects `UnitLoss` records from GENIE-M's progress, unit after unit; `quantizeModel` keeps them in its
@@ -26,11 +29,12 @@ public final class ReconstructionLog {
         if p.iteration > p.iterations - window { last.append(p.reconstructionLoss) }
     }
 
-    /// Closes the unit at `path` (after its last iteration); does nothing when no iteration was recorded (rtn).
-    func finish(_ path: String) {
+    /// Closes the unit at `path` (after its last iteration), which took `seconds`; does nothing when no iteration
+    /// was recorded (rtn).
+    func finish(_ path: String, seconds: Double) {
         guard !first.isEmpty, !last.isEmpty else { return }
         let mean = { (v: [Float]) in v.reduce(0, +) / Float(v.count) }
-        units.append(UnitLoss(unit: path, before: mean(first), after: mean(last), window: first.count))
+        units.append(UnitLoss(unit: path, before: mean(first), after: mean(last), window: first.count, seconds: seconds))
         first = []; last = []
     }
 

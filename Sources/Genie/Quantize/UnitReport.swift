@@ -38,6 +38,8 @@ public struct UnitReport: Codable, Sendable {
         /// Relative MSE `Σ(y_q − y)² / Σy²` of the unit's output in the quantized model against the full-precision
         /// model's, on the calibration images: the error accumulated up to and including this unit.
         public var outputError: Double
+        /// The unit's reconstruction wall time in seconds (`UnitLoss.seconds`); nil for rtn.
+        public var seconds: Double?
     }
 
     /// One quantized layer of a unit (`weightBits` nil for a shortcut identity, `inputBits` nil for the image).
@@ -84,7 +86,8 @@ public struct UnitReport: Codable, Sendable {
                 Layer(path: path, weightBits: layer.weightQuantizer?.bits, inputBits: layer.inputQuantizer?.bits,
                       weights: layer.weightQuantizer?.softbits.value.count ?? 0)
             }
-            return Unit(path: path, layers: mine, lossBefore: loss?.before, lossAfter: loss?.after, outputError: error)
+            return Unit(path: path, layers: mine, lossBefore: loss?.before, lossAfter: loss?.after, outputError: error,
+                        seconds: loss?.seconds)
         }
         logitsError = errors.logits
         top1Agreement = errors.agreement
