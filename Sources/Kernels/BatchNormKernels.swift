@@ -144,8 +144,7 @@ public enum BatchNormKernels {
             sums.withUnsafeMutableBufferPointer { su in
                 dots.withUnsafeMutableBufferPointer { dt in
                     let m = m.baseAddress!, su = su.baseAddress!, dt = dt.baseAddress!
-                    let gp = g.pointer, xp = x.pointer, yp = rectified?.y.pointer, mp = rectified?.masked.pointer
-                    let rectifier = rectified?.by ?? .relu
+                    let gp = g.pointer, xp = x.pointer
                     let blocks = s.blocks, sp = s.spatial, inner = s.inner, channels = s.channels
                     parallelChunks(s.batch * blocks, costPerItem: 2 * sp * inner) { r in
                         for nb in r {
@@ -153,11 +152,11 @@ public enum BatchNormKernels {
                             let o = n &* channels &+ c0
                             let off = nb &* sp &* inner
                             let gb = gp + off, xb = xp + off
-                            let mask = yp.map { ($0 + off, mp! + off) }
+                            let mask = rectified.map { ($0.y.pointer + off, $0.masked.pointer + off, $0.by) }
                             switch inner {
-                            case 16: blockDots(gb, xb, mask, rectifier, sp, m + c0, su + o, dt + o, SIMD16<Float>.self)
-                            case 8: blockDots(gb, xb, mask, rectifier, sp, m + c0, su + o, dt + o, SIMD8<Float>.self)
-                            default: (su[o], dt[o]) = planeDots(gb, xb, mask, rectifier, sp, m[c0])
+                            case 16: blockDots(gb, xb, mask, sp, m + c0, su + o, dt + o, SIMD16<Float>.self)
+                            case 8: blockDots(gb, xb, mask, sp, m + c0, su + o, dt + o, SIMD8<Float>.self)
+                            default: (su[o], dt[o]) = planeDots(gb, xb, mask, sp, m[c0])
                             }
                         }
                     }
@@ -167,12 +166,14 @@ public enum BatchNormKernels {
         return (sums, dots)
     }
 
+    /// A rectifier's output `y` in a plane, where the masked gradient goes, and the rectifier.
+    typealias PlaneMask = (y: UnsafeMutablePointer<Float>, masked: UnsafeMutablePointer<Float>, by: Rectifier)
+
     /// Per-lane sums of `g` and `g * (x - m)` over the `n` positions of one blocked (sample, block) plane,
-    /// `g` masked by `rectifier`'s gradient at `y` (and stored) when `mask` = (y, masked) is given.
+    /// `g` masked by the rectifier's gradient at `y` (and stored) when `mask` is given.
     @inline(__always)
     static func blockDots<V: ChannelLanes>(_ g: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
-                                           _ mask: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?,
-                                           _ rectifier: Rectifier, _ n: Int,
+                                           _ mask: PlaneMask?, _ n: Int,
                                            _ m: UnsafePointer<Float>, _ sums: UnsafeMutablePointer<Float>,
                                            _ dots: UnsafeMutablePointer<Float>, _: V.Type) {
         let w = V.scalarCount, mv: V = load(m)
@@ -186,7 +187,7 @@ public enum BatchNormKernels {
                 b += gv * (load(x + j) - mv)
             }
         }
-        if let (y, out) = mask {
+        if let (y, out, rectifier) = mask {
             switch rectifier {
             case .relu: masked(by: V.passingPositive, y, out)
             case .relu6: masked(by: V.passingInsideSix, y, out)
@@ -205,14 +206,13 @@ public enum BatchNormKernels {
     /// `blockDots` over `n` contiguous floats of one plain (sample, channel) plane, 16 lanes at a time.
     @inline(__always)
     static func planeDots(_ g: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
-                          _ mask: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?, _ rectifier: Rectifier,
-                          _ n: Int, _ m: Float) -> (Float, Float) {
+                          _ mask: PlaneMask?, _ n: Int, _ m: Float) -> (Float, Float) {
         let mv = SIMD16<Float>(repeating: m)
         var a = SIMD16<Float>(), b = a
         var p = 0
         while p &+ 16 <= n {
             var gv = load16(g + p)
-            if let (y, masked) = mask {
+            if let (y, masked, rectifier) = mask {
                 let yv = load16(y + p)
                 gv = rectifier == .relu ? .passingPositive(gv, yv) : .passingInsideSix(gv, yv)
                 store16(gv, masked + p)
@@ -224,7 +224,7 @@ public enum BatchNormKernels {
         var ta = a.sum(), tb = b.sum()
         while p < n {
             var gv = g[p]
-            if let (y, masked) = mask {
+            if let (y, masked, rectifier) = mask {
                 gv = rectifier.passes(output: y[p]) ? gv : 0
                 masked[p] = gv
             }
