@@ -6,7 +6,6 @@
 #include <stdint.h>
 
 typedef uint32_t u32x16 __attribute__((ext_vector_type(16)));
-typedef int32_t i32x16 __attribute__((ext_vector_type(16)));
 
 /// The loop of one variant, `attributes` its target attribute. Products by 5 and 9 are written as shifts and adds:
 /// SSE2 has no 32-bit vector multiply.
