@@ -184,14 +184,15 @@ public enum Convolution {
 
     /// Whether `s` runs Winograd's F(4x4, 3x3) algorithm, where oneDNN has it (its AVX-512 kernels, for channels
     /// a multiple of 16; elsewhere the direct kernels run): 3x3, stride 1, ungrouped, at least 16 channels in and
-    /// out. Measured with 2 threads on AVX-512: 2-4x faster than the direct kernels on every such layer of
-    /// ResNet-18 at 224x224, 1.3-2.1x on GENIE-D's generator at 14x14 (128 -> 64 channels), 1.0-1.5x on every
-    /// pass of ResNet-20's 16- and 32-channel layers at batch 128 and 32 (BENCHMARKS.md, "Winograd convolutions").
-    /// Its sums round differently from the direct kernels' (`ConvolutionTests` holds both to the naive twin within
-    /// 2e-5 of the output's scale).
+    /// out, output maps of at least 7x7. Measured with 2 threads on AVX-512: 2-4x faster than the direct kernels on
+    /// every such layer of ResNet-18 at 224x224, 1.3-2.1x on GENIE-D's generator at 14x14 (128 -> 64 channels),
+    /// 1.0-1.5x on every pass of ResNet-20's 16- and 32-channel layers at batch 128 and 32, even at 7x7; on smaller
+    /// maps its 6x6 input tiles are mostly padding: 2-2.5x slower at 4x4, 3-7x at 2x2, 10-43x at 1x1 (ResNet-18's
+    /// last blocks on 28x28 images; BENCHMARKS.md, "Winograd convolutions"). Its sums round differently from the
+    /// direct kernels' (`ConvolutionTests` holds both to the naive twin within 2e-5 of the output's scale).
     static func prefersWinograd(_ s: ConvShape) -> Bool {
         s.kernelHeight == 3 && s.kernelWidth == 3 && s.strideHeight == 1 && s.strideWidth == 1 && s.groups == 1
-            && s.inChannels >= 16 && s.outChannels >= 16
+            && s.inChannels >= 16 && s.outChannels >= 16 && min(s.outHeight, s.outWidth) >= 7
     }
 
     /// The convolution primitive for activations `src` and `dst` (exact layouts or `format_tag_any`);

@@ -32,7 +32,8 @@ struct ConvCase: CustomStringConvertible, Sendable {
         ConvCase(n: 3, c: 32, h: 5, w: 7, o: 3, kh: 3, kw: 1, ph: 1, pw: 0),  // 3 outputs, rectangular kernel
         ConvCase(c: 16, h: 4, w: 4, o: 2, kh: 5, kw: 5, ph: 1, pw: 2),  // 2 outputs, kernel wider than the padding
         ConvCase(c: 64, h: 9, w: 9, o: 64),                            // 64 -> 64, 3x3: Winograd where oneDNN has it
-        ConvCase(c: 128, h: 6, w: 5, o: 64, ph: 0, pw: 0),             // 128 -> 64, no padding: Winograd
+        ConvCase(c: 128, h: 9, w: 10, o: 64, ph: 0, pw: 0),            // 128 -> 64, no padding, 7x8 out: Winograd
+        ConvCase(c: 64, h: 4, w: 4, o: 64),                            // a 4x4 map: the direct kernels
     ]
 
     /// oneDNN forward and both backward passes against the naive twin, in every layout combination.
