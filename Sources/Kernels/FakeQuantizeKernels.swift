@@ -16,11 +16,11 @@ extension QuantizerKernels {
         withExtendedLifetime((x, keep, out)) {
             parallelChunks((count + tile - 1) / tile, costPerItem: tile * 2) { r in
                 for k in r {
-                    let lo = k &* tile, n = Swift.min(tile, count &- lo)
-                    for i in stride(from: lo, to: lo &+ n, by: 8) {
-                        let xv = load8(xp, i, lo &+ n), q = rounded(clamped(xv / grid.step, grid)) * grid.step
-                        guard let kp else { store8(q, op, i, lo &+ n); continue }
-                        store8(xv.replacing(with: q, where: load8(kp, i, lo &+ n) .!= 0), op, i, lo &+ n)
+                    let lo = k &* tile, end = lo &+ Swift.min(tile, count &- lo)
+                    for i in stride(from: lo, to: end, by: 8) {
+                        let xv = load8(xp, i, end), q = rounded(clamp(xv / grid.step, grid.lower, grid.upper)) * grid.step
+                        guard let kp else { store8(q, op, i, end); continue }
+                        store8(xv.replacing(with: q, where: load8(kp, i, end) .!= 0), op, i, end)
                     }
                 }
             }
@@ -44,7 +44,7 @@ extension QuantizerKernels {
                         let lo = k &* tile, end = lo &+ Swift.min(tile, count &- lo)
                         var sum = SIMD8<Float>()
                         for i in stride(from: lo, to: end, by: 8) {
-                            let u = load8(xp, i, end) / grid.step, g = load8(gp, i, end), c = clamped(u, grid)
+                            let u = load8(xp, i, end) / grid.step, g = load8(gp, i, end), c = clamp(u, grid.lower, grid.upper)
                             let inside = c .== u  // `.>=`, `.<=` and `.&` went lane by lane through memory
                             var dx = SIMD8<Float>().replacing(with: g, where: inside)
                             var ds = g * (rounded(c) - SIMD8<Float>().replacing(with: u, where: inside))
@@ -62,14 +62,6 @@ extension QuantizerKernels {
             }
         }
         return partial.reduce(0, +)
-    }
-
-    /// `clamp(u, lower, upper)` as the composed ops' `Clamp` computes it (a NaN stays NaN).
-    @inline(__always)
-    static func clamped(_ u: SIMD8<Float>, _ grid: Grid) -> SIMD8<Float> {
-        let lower = SIMD8<Float>(repeating: grid.lower), upper = SIMD8<Float>(repeating: grid.upper)
-        let below = u.replacing(with: lower, where: lower .> u)
-        return below.replacing(with: upper, where: below .> upper)
     }
 
     /// Round half to even as the composed ops' `RoundEven` computes it, for magnitudes below 2²³ (a clamped value's):
