@@ -22,12 +22,12 @@ public protocol Dataflow {
     func maxPool(_ x: Value, kernelSize: Int, stride: Int, padding: Int) throws(Failure) -> Value
     /// `relu(bn(x) + residual)` with children `bn` and `relu` (`residual` optional; no default, so that a call
     /// always reaches the writer's own version). The default is the three steps; `TensorDataflow` fuses them
-    /// (`batchNormActivation`) when nothing observes the steps.
-    func batchNormReLU(_ bn: String, _ relu: String, _ x: Value, adding residual: Value?) throws(Failure) -> Value
+    /// (`batchNormActivation`) when nothing observes the steps, over `x` when nothing else holds it.
+    func batchNormReLU(_ bn: String, _ relu: String, _ x: consuming Value, adding residual: Value?) throws(Failure) -> Value
 }
 
 extension Dataflow {
-    public func batchNormReLU(_ bn: String, _ relu: String, _ x: Value, adding residual: Value?) throws(Failure) -> Value {
+    public func batchNormReLU(_ bn: String, _ relu: String, _ x: consuming Value, adding residual: Value?) throws(Failure) -> Value {
         let y = try call(bn, x)
         guard let residual else { return try call(relu, y) }
         return try call(relu, add(y, residual))
@@ -59,8 +59,8 @@ public struct TensorDataflow: Dataflow {
     public func maxPool(_ x: Tensor, kernelSize: Int, stride: Int, padding: Int) -> Tensor {
         x.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding)
     }
-    public func batchNormReLU(_ bn: String, _ relu: String, _ x: Tensor, adding residual: Tensor?) -> Tensor {
-        batchNormActivation(module.child(bn), module.child(relu), x, adding: residual)
+    public func batchNormReLU(_ bn: String, _ relu: String, _ x: consuming Tensor, adding residual: Tensor?) -> Tensor {
+        batchNormActivation(module.child(bn), module.child(relu), consume x, adding: residual)
     }
 }
 

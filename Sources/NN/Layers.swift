@@ -102,11 +102,12 @@ public final class BatchNorm2d: Module, Initializable {
     }
 
     /// `activation(bn(input) + residual)` (each part optional) in one pass over memory; see `batchNormActivation`.
-    public func forward(_ input: Tensor, adding residual: Tensor?, activation: Rectifier?) -> Tensor {
+    /// In eval mode outside gradient recording, an input nothing else holds is overwritten (`Tensor.batchNorm(mean:...)`).
+    public func forward(_ input: consuming Tensor, adding residual: Tensor?, activation: Rectifier?) -> Tensor {
         precondition(input.rank >= 2 && input.shape[1] == numFeatures,
                      "BatchNorm2d(\(numFeatures)) got input of shape \(input.shape)")
         if !isTraining, let runningMean, let runningVar {
-            return input.batchNorm(mean: runningMean.value, variance: runningVar.value, weight: weight?.value,
+            return (consume input).batchNorm(mean: runningMean.value, variance: runningVar.value, weight: weight?.value,
                                    bias: bias?.value, epsilon: epsilon, adding: residual, activation: activation)
         }
         let (output, mean, variance) = input.batchNormTraining(weight: weight?.value, bias: bias?.value, epsilon: epsilon,
@@ -124,9 +125,9 @@ public final class BatchNorm2d: Module, Initializable {
 /// `activation(bn(x) + residual)` (`residual` optional): one fused pass when `bn` is a `BatchNorm2d` and
 /// `activation` a ReLU or ReLU6, neither with hooks; otherwise module by module, so that hooks and swapped-in
 /// modules (folded BN, quantizers) see every step.
-public func batchNormActivation(_ bn: Module, _ activation: Module, _ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
+public func batchNormActivation(_ bn: Module, _ activation: Module, _ x: consuming Tensor, adding residual: Tensor? = nil) -> Tensor {
     if let bn = bn as? BatchNorm2d, let rectifier = fusableRectifier(after: bn, activation) {
-        return bn.forward(x, adding: residual, activation: rectifier)
+        return bn.forward(consume x, adding: residual, activation: rectifier)
     }
     let y = bn(x)
     return activation(residual.map { y + $0 } ?? y)
@@ -174,15 +175,17 @@ public final class Sequential: Module {
         for (i, m) in modules.enumerated() { register(String(i), m) }
     }
 
-    /// The children in order; a `BatchNorm2d` followed by a ReLU or ReLU6 runs as one pass
-    /// (`batchNormActivation`), as torchvision's `Conv2dNormActivation` blocks are laid out.
+    /// The children in order; a `BatchNorm2d` without hooks and the ReLU or ReLU6 after it run as one pass
+    /// (`batchNormActivation`), as torchvision's `Conv2dNormActivation` blocks are laid out, over the output of the
+    /// module before it when nothing else holds that.
     override public func forward(_ input: Tensor) -> Tensor {
         let modules = childNames.map { child($0) }
         var x = input, i = 0
         while i < modules.count {
-            if i + 1 < modules.count, let bn = modules[i] as? BatchNorm2d, let rectifier = fusableRectifier(after: bn, modules[i + 1]) {
-                x = bn.forward(x, adding: nil, activation: rectifier)
-                i += 2
+            if let bn = modules[i] as? BatchNorm2d, !bn.hasHooks {
+                let rectifier = i + 1 < modules.count ? fusableRectifier(after: bn, modules[i + 1]) : nil
+                x = bn.forward(consume x, adding: nil, activation: rectifier)
+                i += rectifier == nil ? 1 : 2
             } else {
                 x = modules[i](x)
                 i += 1

@@ -15,15 +15,24 @@ extension Tensor {
     /// epsilon) * weight + bias` for a 4-D `[N, C, H, W]` (either layout, kept) or 2-D `[N, C]` input.
     /// `mean` and `variance` are constants (no gradient); gradients flow to the input, weight and bias.
     /// With `residual` and `activation`: `activation(batchNorm(x) + residual)`, fused into one pass over memory.
-    public func batchNorm(mean: Tensor, variance: Tensor, weight: Tensor?, bias: Tensor?,
-                          epsilon: Float = 1e-5, adding residual: Tensor? = nil, activation: Rectifier? = nil) -> Tensor {
-        let s = checkedBatchNormShape(weight: weight, bias: bias)
+    ///
+    /// Outside gradient recording, an input that nothing else holds (a convolution's output passed straight in) is
+    /// overwritten by the output, as PyTorch's in-place ReLU after a batch norm would be: an inference pass then
+    /// holds one activation fewer at its peak. An input the caller still holds is never written.
+    public consuming func batchNorm(mean: Tensor, variance: Tensor, weight: Tensor?, bias: Tensor?,
+                                    epsilon: Float = 1e-5, adding residual: Tensor? = nil, activation: Rectifier? = nil) -> Tensor {
+        var x = self
+        let s = x.checkedBatchNormShape(weight: weight, bias: bias)
         precondition(mean.shape == [s.channels] && variance.shape == [s.channels],
                      "batchNorm: mean \(mean.shape) and variance \(variance.shape) must be [\(s.channels)]")
         let m = mean.scalars
         let invStd = variance.scalars.map { 1 / ($0 + epsilon).squareRoot() }
-        return normalized(s, mean: m, invStd: invStd, weight: weight, bias: bias, training: false,
-                          residual: residual, activation: activation)
+        let records = isRecordingGradients
+            && (x.requiresGradient || weight?.requiresGradient == true || bias?.requiresGradient == true
+                || residual?.requiresGradient == true)
+        let overwritten = !records && x.holdsStorageAlone() ? x.buffer : nil
+        return x.normalized(s, mean: m, invStd: invStd, weight: weight, bias: bias, training: false,
+                            residual: residual, activation: activation, into: overwritten)
     }
 
     /// Batch norm with the batch's own statistics (PyTorch's train mode): per channel over `(N, H, W)`
@@ -97,7 +106,7 @@ extension Tensor {
     /// `(x - mean) * invStd * weight + bias (+ residual)` (through `activation` when given), recording the eval-mode
     /// (statistics constant) or the train-mode (statistics of this batch) pullback.
     private func normalized(_ s: ChannelShape, mean: [Float], invStd: [Float], weight: Tensor?, bias: Tensor?,
-                            training: Bool, residual: Tensor?, activation: Rectifier?) -> Tensor {
+                            training: Bool, residual: Tensor?, activation: Rectifier?, into storage: FloatBuffer? = nil) -> Tensor {
         let c = s.channels
         let w = weight?.scalars ?? [Float](repeating: 1, count: c)
         let b = bias?.scalars ?? [Float](repeating: 0, count: c)
@@ -106,7 +115,7 @@ extension Tensor {
         if let residual {
             precondition(residual.shape == shape, "batch norm: residual \(residual.shape) must match the input \(shape)")
         }
-        let out = Tensor(uninitializedShape: shape, layout: layout)
+        let out = Tensor(uninitializedShape: shape, layout: layout, buffer: storage ?? FloatBuffer(capacity: count))
         BatchNormKernels.affine(buffer, residual?.converted(to: layout).buffer, out.buffer, s, a: scale,
                                 b: residual.map { _ in [Float](repeating: 1, count: c) }, d: shift, perSample: false,
                                 rectifier: activation)

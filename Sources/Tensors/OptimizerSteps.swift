@@ -47,7 +47,7 @@ extension Tensor {
     /// tensor alone holds it, plain and outside any gradient computation; else this tensor becomes a fresh plain tensor
     /// to write (copy on write), and the storage others hold is only read.
     private mutating func writableStorage() -> (read: FloatBuffer, write: FloatBuffer) {
-        if layout == .plain && node == nil && isKnownUniquelyReferenced(&buffer) { return (buffer, buffer) }
+        if layout == .plain && node == nil && holdsStorageAlone() { return (buffer, buffer) }
         let read = converted(to: .plain).buffer
         self = Tensor(uninitializedShape: shape)
         return (read, buffer)

@@ -16,8 +16,8 @@ public let channelBlock = Reorder.block
 /// A float32 tensor with a PyTorch logical shape, value semantics and an optional autodiff node.
 ///
 /// Tensors are immutable: every op returns a new tensor. The storage is shared between copies and never written
-/// after the op that made it returns, except by an optimizer step on a tensor that alone holds its storage
-/// (copy on write: `sgdStep`, `adamStep`).
+/// after the op that made it returns, except over a tensor that alone holds its storage and is given up: by an
+/// optimizer step (copy on write: `sgdStep`, `adamStep`) or an inference pass's batch norm (`batchNorm(mean:...)`).
 public struct Tensor: @unchecked Sendable {
     /// The logical shape, as in PyTorch (NCHW for images, `[out, in]` for linear weights).
     public let shape: [Int]
@@ -89,6 +89,10 @@ public struct Tensor: @unchecked Sendable {
     /// Whether `other` is this tensor's storage, not a copy of it: one op's output seen twice (a traced forward pass
     /// asks which layers read the same tensor), as `===` on PyTorch's `data_ptr()`.
     public func sharesStorage(with other: Tensor) -> Bool { buffer === other.buffer }
+
+    /// Whether this tensor alone holds its storage, so that an op may write over it: an optimizer step (copy on
+    /// write), an inference pass's batch norm on the convolution output it consumes.
+    mutating func holdsStorageAlone() -> Bool { isKnownUniquelyReferenced(&buffer) }
 
     /// Whether a shape can be stored in the `.blocked` layout.
     public static func canBlock(_ shape: [Int]) -> Bool {

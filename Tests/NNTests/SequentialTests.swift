@@ -25,4 +25,21 @@ import Testing
         #expect(maxAbsDifference(fused, apart) <= 1e-5)
         #expect(fused.scalars.contains(0) && (name == "ReLU" || fused.scalars.contains(6)))
     }
+
+    /// A batch norm without a rectifier after it (MobileNetV2's projection) runs in the loop's own pass too, and a
+    /// `Sequential` whose first module is a batch norm leaves the caller's input as it was.
+    @Test func batchNormAloneEqualsModuleByModuleAndLeavesTheInput() {
+        var rng = SeededGenerator(seed: 6)
+        let conv = Conv2d(16, 16, kernelSize: 1), bn = BatchNorm2d(16)
+        conv.resetParameters(using: &rng)
+        bn.runningMean!.value = Tensor.randomNormal([16], std: 0.2, using: &rng)
+        bn.runningVar!.value = Tensor.randomUniform([16], lower: 0.05, upper: 0.2, using: &rng)
+        let projection = Sequential([conv, bn]), first = Sequential([bn, Function.relu()])
+        projection.setTraining(false)
+        first.setTraining(false)
+        let x = Tensor.randomNormal([2, 16, 5, 5], using: &rng), before = x.scalars
+        #expect(maxAbsDifference(projection(x), bn(conv(x))) <= 1e-6)
+        #expect(maxAbsDifference(first(x), bn(x).relu()) <= 1e-6)
+        #expect(x.scalars == before)
+    }
 }

@@ -97,6 +97,29 @@ import Tensors
         }
     }
 
+    /// An inference pass's batch norm writes its output over an input given up to it (one activation fewer at the
+    /// peak), and never over one the caller still holds or one whose gradient will be asked for.
+    @Test mutating func evalBatchNormOverwritesOnlyAnInputGivenUp() {
+        let mean = Tensor.randomNormal([16], using: &rng), variance = Tensor.randomUniform([16], lower: 0.5, upper: 2, using: &rng)
+        let x = Tensor.randomNormal([2, 16, 4, 4], using: &rng).converted(to: .blocked)
+        let before = x.scalars
+        func normalize(_ t: consuming Tensor) -> Tensor {
+            t.batchNorm(mean: mean, variance: variance, weight: nil, bias: nil, activation: .relu6)
+        }
+        let kept = normalize(x)
+        #expect(!kept.sharesStorage(with: x) && x.scalars == before)
+
+        var given = x.converted(to: .plain).converted(to: .blocked)
+        let address = given.buffer.pointer
+        let overwritten = normalize(consume given)
+        #expect(overwritten.buffer.pointer == address && overwritten.scalars == kept.scalars)
+
+        given = x.converted(to: .plain).converted(to: .blocked).requiringGradient()
+        let recorded = given.buffer.pointer
+        let differentiable = normalize(consume given)
+        #expect(differentiable.buffer.pointer != recorded && differentiable.scalars == kept.scalars)
+    }
+
     @Test func momentsMatchPyTorchInBothLayouts() {
         let x = golden("moments.x")
         for layout in bothLayouts {
