@@ -9,7 +9,8 @@
 # Usage: scripts/whole_run.sh WEIGHTS "MODEL FLAGS" SEED IMAGES DISTILL_ITERS ITERS [WBITS ABITS]
 # e.g.   scripts/whole_run.sh models/resnet20.safetensors "" 0 256 500 1000 4 4        (the quick budget)
 #        scripts/whole_run.sh runs/tv_resnet18.safetensors "--arch resnet18 --in-channels 1 --num-classes 10" 1 256 500 2000 2 4
-# (after `swift build -c release`; GENIE=path picks another genie). Both JSON records and logs are kept in
+# (after `swift build -c release`; GENIE=path picks another genie; THREADS=1 runs both sides on one thread, for
+# accuracy runs side by side, whose seconds then measure nothing). Both JSON records and logs are kept in
 # runs/whole-NAME-wWaA-sSEED-nIMAGES-dDISTILL_ITERS-rITERS/.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -17,6 +18,7 @@ cd "$(dirname "$0")/.."
 [ $# -ge 6 ] || { sed -n '8,10p' "$0" >&2; exit 64; }
 weights=$1 flags=$2 seed=$3 images=$4 distill_iterations=$5 iterations=$6 wbits=${7:-4} abits=${8:-4}
 genie=${GENIE:-.build/release/genie}
+threads=${THREADS:-2}
 file=$(basename "$weights")
 dir=runs/whole-${file%.*}-w${wbits}a$abits-s$seed-n$images-d$distill_iterations-r$iterations
 rm -rf "$dir/genie"  # genie run resumes a folder it finds: start afresh
@@ -25,9 +27,9 @@ read -r -a model <<< "$flags --weights $weights"
 budget=(--images "$images" --distill-iterations "$distill_iterations" --iterations "$iterations"
         --wbits "$wbits" --abits "$abits" --seed "$seed")
 
-$genie run "${model[@]}" "${budget[@]}" --out "$dir/genie" --json > "$dir/genie.json" 2> "$dir/genie.log"
+OMP_NUM_THREADS=$threads $genie run "${model[@]}" "${budget[@]}" --out "$dir/genie" --json > "$dir/genie.json" 2> "$dir/genie.log"
 MALLOC_MMAP_THRESHOLD_=2000000000 MALLOC_TRIM_THRESHOLD_=4000000000 MALLOC_TOP_PAD_=536870912 \
-  /usr/bin/python3 scripts/reference_run.py "${model[@]}" "${budget[@]}" > "$dir/reference.json" 2> "$dir/reference.log"
+  /usr/bin/python3 scripts/reference_run.py "${model[@]}" "${budget[@]}" --threads "$threads" > "$dir/reference.json" 2> "$dir/reference.log"
 
 /usr/bin/python3 - "$dir" "$file" <<'EOF'
 import json, sys
