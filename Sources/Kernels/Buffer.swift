@@ -1,9 +1,13 @@
+import CKernels
 import Synchronization
 
-/// A 64-byte aligned float buffer whose memory returns to a pool when the last reference goes away.
+/// A 64-byte aligned float buffer whose memory returns to a pool, or to glibc's heap, when the last reference goes away.
 ///
-/// Fresh large allocations are expensive on this machine (docs/DESIGN.md, "Measured facts"), and a training or
-/// distillation loop allocates the same sizes every iteration, so buffers are recycled by exact capacity.
+/// Fresh allocations are expensive on this machine (docs/DESIGN.md, "Measured facts"), and a training or distillation
+/// loop allocates the same sizes every iteration. Buffers up to `BufferPool.largest` floats are recycled by exact
+/// capacity; larger ones go to glibc's heap, which the first buffer sets to keep freed memory for reuse
+/// (`ck_keep_freed_memory`): a pool would hold one idle buffer of every large size a pass ever used, gigabytes at
+/// 224x224, where the heap reuses freed memory for any size.
 public final class FloatBuffer: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let capacity: Int
@@ -46,9 +50,14 @@ public final class FloatBuffer: @unchecked Sendable {
     }
 }
 
-/// Recycles float buffers by exact capacity, holding at most `limitBytes` of idle memory.
-final class BufferPool: Sendable {
+/// Recycles float buffers of at most `largest` floats by exact capacity, holding at most `limitBytes` of idle memory.
+package final class BufferPool: Sendable {
     static let shared = BufferPool(limitBytes: 3 << 30)
+    /// The largest capacity pooled, 16 MB: every activation of ResNet-20 at 28x28 and batch 128; at 224x224 most
+    /// activations are larger, and the peaks were lower through the heap (BENCHMARKS.md, "Memory at 224x224").
+    package static let largest = 1 << 22
+    /// glibc's settings, applied before the first allocation.
+    private static let heapKeepsFreedMemory: Void = ck_keep_freed_memory()
 
     private struct State {
         var idle: [Int: [UInt]] = [:]  // capacity -> idle addresses
@@ -57,10 +66,14 @@ final class BufferPool: Sendable {
     private let state = Mutex(State())
     private let limitBytes: Int
 
-    init(limitBytes: Int) { self.limitBytes = limitBytes }
+    package init(limitBytes: Int) { self.limitBytes = limitBytes }
 
-    func take(_ capacity: Int) -> UnsafeMutablePointer<Float> {
-        let reused: UInt? = state.withLock { s in
+    /// The bytes of the buffers held idle.
+    package var idleBytes: Int { state.withLock { $0.idleBytes } }
+
+    package func take(_ capacity: Int) -> UnsafeMutablePointer<Float> {
+        BufferPool.heapKeepsFreedMemory
+        let reused: UInt? = capacity > BufferPool.largest ? nil : state.withLock { s in
             guard var list = s.idle[capacity], let p = list.popLast() else { return nil }
             s.idle[capacity] = list
             s.idleBytes -= capacity * 4
@@ -71,8 +84,8 @@ final class BufferPool: Sendable {
         return raw.bindMemory(to: Float.self, capacity: max(capacity, 1))
     }
 
-    func give(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
-        let kept = state.withLock { s -> Bool in
+    package func give(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
+        let kept = capacity <= BufferPool.largest && state.withLock { s -> Bool in
             guard s.idleBytes + capacity * 4 <= limitBytes else { return false }
             s.idle[capacity, default: []].append(UInt(bitPattern: pointer))
             s.idleBytes += capacity * 4

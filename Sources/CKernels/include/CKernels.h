@@ -54,4 +54,11 @@ void ck_adam(int variant, const struct ck_adam *hyperparameters, const float *p,
 /// lacks it); every variant writes the same floats.
 void ck_bernoulli(int variant, const uint32_t *state, uint32_t threshold, float *out, long n);
 
+/// Sets glibc's allocator to keep freed memory for reuse (Sources/CKernels/Memory.c): large blocks from the heap,
+/// not a fresh mapping each (mmap threshold 2 GB); the heap not trimmed below 2 GiB of free memory; grown by 512 MB
+/// more than asked. These are the `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_` and `MALLOC_TOP_PAD_` values that
+/// scripts/peer_bench.py gives PyTorch (its trim threshold is 4 GB; `mallopt` takes an int). A process started with
+/// any of those variables, or with `GLIBC_TUNABLES`, keeps its own settings; off glibc this does nothing.
+void ck_keep_freed_memory(void);
+
 #endif
