@@ -52,12 +52,15 @@ public final class FloatBuffer: @unchecked Sendable {
 
 /// Recycles float buffers of at most `largest` floats by exact capacity, holding at most `limitBytes` of idle memory.
 package final class BufferPool: Sendable {
-    static let shared = BufferPool(limitBytes: 3 << 30)
+    /// The pool every `FloatBuffer` uses; glibc is set to keep freed memory (`ck_keep_freed_memory`) before it
+    /// serves its first buffer.
+    static let shared: BufferPool = {
+        ck_keep_freed_memory()
+        return BufferPool(limitBytes: 3 << 30)
+    }()
     /// The largest capacity pooled, 16 MB: every activation of ResNet-20 at 28x28 and batch 128; at 224x224 most
     /// activations are larger, and the peaks were lower through the heap (BENCHMARKS.md, "Memory at 224x224").
     package static let largest = 1 << 22
-    /// glibc's settings, applied before the first allocation.
-    private static let heapKeepsFreedMemory: Void = ck_keep_freed_memory()
 
     private struct State {
         var idle: [Int: [UInt]] = [:]  // capacity -> idle addresses
@@ -72,7 +75,6 @@ package final class BufferPool: Sendable {
     package var idleBytes: Int { state.withLock { $0.idleBytes } }
 
     package func take(_ capacity: Int) -> UnsafeMutablePointer<Float> {
-        BufferPool.heapKeepsFreedMemory
         let reused: UInt? = capacity > BufferPool.largest ? nil : state.withLock { s in
             guard var list = s.idle[capacity], let p = list.popLast() else { return nil }
             s.idle[capacity] = list

@@ -51,11 +51,15 @@ extension Tensor {
         node == nil ? self : Tensor(shape: shape, layout: layout, buffer: buffer)
     }
 
+    /// Whether an op on `inputs` records its pullback (`recording`): gradients are being recorded and some input is
+    /// in the graph.
+    static func records(_ inputs: [Tensor]) -> Bool { isRecordingGradients && inputs.contains { $0.node != nil } }
+
     /// Attaches a graph node to a freshly computed `self` whose value was computed from `inputs`.
     /// `pullback(g, needed)` returns one gradient per input (nil where not needed), each with the
     /// shape of its input; it runs without recording. Captured outputs must be the node-less `self`.
     public func recording(_ inputs: [Tensor], _ pullback: @escaping (Tensor, [Bool]) -> [Tensor?]) -> Tensor {
-        guard isRecordingGradients, inputs.contains(where: { $0.node != nil }) else { return self }
+        guard Tensor.records(inputs) else { return self }
         let node = GraphNode(parents: inputs.map(\.node), pullback: pullback)
         return Tensor(shape: shape, layout: layout, buffer: buffer, node: node)
     }

@@ -27,9 +27,7 @@ extension Tensor {
                      "batchNorm: mean \(mean.shape) and variance \(variance.shape) must be [\(s.channels)]")
         let m = mean.scalars
         let invStd = variance.scalars.map { 1 / ($0 + epsilon).squareRoot() }
-        let records = isRecordingGradients
-            && (x.requiresGradient || weight?.requiresGradient == true || bias?.requiresGradient == true
-                || residual?.requiresGradient == true)
+        let records = Tensor.records([x] + [weight, bias, residual].compactMap { $0 })
         let overwritten = !records && x.holdsStorageAlone() ? x.buffer : nil
         return x.normalized(s, mean: m, invStd: invStd, weight: weight, bias: bias, training: false,
                             residual: residual, activation: activation, into: overwritten)
