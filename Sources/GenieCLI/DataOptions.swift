@@ -35,8 +35,8 @@ struct TestDataOptions: ParsableArguments {
         return .folder(URL(fileURLWithPath: data), resize: preprocessing.resize, crop: preprocessing.crop)
     }
 
-    /// The test images for `spec`'s model, read in batches of `batchSize`.
-    func testSet(spec: ModelSpec, batchSize: Int) throws -> TestSet {
+    /// The test images for `spec`'s model, read in batches of `batchSize` (nil: `TestSet`'s default for the size).
+    func testSet(spec: ModelSpec, batchSize: Int?) throws -> TestSet {
         try TestSet(testData(), spec: spec, batchSize: batchSize)
     }
 }

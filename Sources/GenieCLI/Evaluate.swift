@@ -16,7 +16,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "A quantized-model file from `genie quantize` (instead of --weights).") var quantized: String?
     @Option(help: "Data set (fashion-mnist), used when no --data folder is given.") var dataset = DatasetName.fashionMNIST
     @OptionGroup var test: TestDataOptions
-    @Option(help: "Images per batch.") var batchSize = 500
+    @Option(help: "Images per batch (default: 500 up to 112x112 images, fewer above: 128 at 224x224).") var batchSize: Int?
     @Option(help: "Also write every test image's logits to this safetensors file ('logits', [N, classes]).") var logits: String?
     @Flag(help: "Print one JSON object with the result.") var json = false
 
@@ -28,7 +28,7 @@ struct Evaluate: ParsableCommand {
     }
 
     func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         if quantized != nil, !model.given.isEmpty {  // the file's own model and preprocessing are the ones it was quantized with
             throw ValidationError("--quantized FILE records its model and its preprocessing; drop \(model.given.joined(separator: ", "))")
         }

@@ -60,6 +60,10 @@ func temporaryDirectory() throws -> URL {
         #expect(throws: GenieError.self) { try DistilledFile.merge([shards[0]]) }
     }
 
+    @Test func evaluationBatchesHoldAtMost500ImagesAndAsManyPixelsAs128ImagesOf224() {
+        #expect([28, 112, 120, 224, 448, 5000].map { TestSet.defaultBatchSize(imageSize: $0) } == [500, 500, 446, 128, 32, 1])
+    }
+
     @Test func badShardsAreRejected() {
         #expect(throws: GenieError.self) { try Shard(parsing: "3/2") }
         #expect(throws: GenieError.self) { try Shard(parsing: "a/b") }

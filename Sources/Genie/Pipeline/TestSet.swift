@@ -35,9 +35,10 @@ public struct TestSet {
     private let batchSize: Int
 
     /// `data` for a model of `spec`: Fashion-MNIST needs a 1x28x28 model, a folder at most the model's classes.
-    public init(_ data: TestData, spec: ModelSpec, batchSize: Int = 500) throws {
+    /// Evaluated `batchSize` images at a time (nil: `defaultBatchSize` for the model's image size).
+    public init(_ data: TestData, spec: ModelSpec, batchSize: Int? = nil) throws {
         normalization = Normalization(mean: spec.mean, std: spec.std)
-        self.batchSize = batchSize
+        self.batchSize = batchSize ?? TestSet.defaultBatchSize(imageSize: spec.imageSize)
         switch data {
         case .fashionMNIST:
             let test = try FashionMNIST.load(split: .test)
@@ -56,9 +57,16 @@ public struct TestSet {
             }
             let preprocessing = try Preprocessing(channels: spec.inChannels, size: spec.imageSize, resize: resize, crop: crop,
                                                   normalization: normalization).validated()
-            let batches = try FolderBatches(images, batchSize: batchSize, preprocessing: preprocessing)
+            let batches = try FolderBatches(images, batchSize: self.batchSize, preprocessing: preprocessing)
             (name, count, dataset, folder) = (path, images.count, nil, batches)
         }
+    }
+
+    /// Images per evaluation batch for `imageSize`-square inputs: 500, or as many pixels as 128 images of 224x224 when
+    /// that is fewer. A ResNet-18 at 224x224 evaluated 500 at a time held 4.4 GB and ran no faster than 128 at a time
+    /// in 2.2 GB (BENCHMARKS.md, "Memory at 224x224 (issue 18)").
+    public static func defaultBatchSize(imageSize: Int) -> Int {
+        min(500, max(1, 128 * 224 * 224 / (imageSize * imageSize)))
     }
 
     /// Up to 64 model-ready images spread evenly over the set (every class, in class-sorted folders); nil if
