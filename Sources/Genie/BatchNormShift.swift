@@ -23,7 +23,7 @@ public struct BatchNormShift: Sendable, Encodable {
     public var worst: Double, worstLayer: String
 
     /// Above this first-layer divergence, `evaluate` and `run` warn about the preprocessing. Measured on 64
-    /// images: right configurations 0.0003 to 0.0029 (five full-precision models, nine quantized files), wrong
+    /// images: right configurations 0.0003 to 0.0029 (six full-precision models, nine quantized files), wrong
     /// ones from 0.0123 (a zoom of 292/256 at 224x224) and 0.0215 (32/28 at 28x28) up; a wrong stem stride does
     /// not show here (0.0007 to 0.0021).
     public static let inputThreshold = 0.007
