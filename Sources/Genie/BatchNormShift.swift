@@ -77,11 +77,6 @@ public struct BatchNormShift: Sendable, Encodable {
     }
 }
 
-/// The middle value of `values` (the upper one of the two middle values of an even count); 0 for none.
-private func median(_ values: [Double]) -> Double {
-    values.isEmpty ? 0 : values.sorted()[values.count / 2]
-}
-
 /// What a `BatchNormShift` warning tells the user to check, in the caller's words.
 public struct ShiftAdvice: Sendable {
     /// The settings that shape the images (normalization, resizing, channels).

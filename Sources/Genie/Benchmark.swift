@@ -94,8 +94,8 @@ public func benchmark(_ workload: BenchWorkload, spec: ModelSpec, batch: Int, it
                        peakResidentMegabytes: peakResidentMegabytes())
 }
 
-/// The middle value (the upper middle for an even count).
-private func median<C: Collection<Double>>(_ values: C) -> Double {
+/// The middle value (the upper middle for an even count); 0 for none.
+func median<C: Collection<Double>>(_ values: C) -> Double {
     let sorted = values.sorted()
-    return sorted[sorted.count / 2]
+    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
 }
