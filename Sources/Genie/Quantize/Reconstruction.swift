@@ -165,7 +165,11 @@ public final class Reconstructor {
             if let q = layer.inputQuantizer { (q.training, q.dropProbability) = (true, config.dropProbability); q.reseed(rng.next()) }
         }
         let (xfp, yfp, xq) = collected ?? collect(unit: unit)
+        // collect() initializes the unit's activation quantizers on its first 32 images; stand-ins must too, or the
+        // step sizes would start only in the first iteration, after the optimizer is built, and never be learned.
+        if collected != nil { _ = withoutGradients { student(calibration.slice(batch: 0..<32)) } }
         let activations = self.layers(of: unit).activations  // shared quantizers are known once initialized
+        precondition(activations.allSatisfy { $0.scale != nil }, "unit '\(units[unit])': an activation quantizer saw no input")
         let weights = layers.compactMap(\.weightQuantizer)
         let weightScales = config.learnsWeightScales ? weights.map(\.scale) : []
         let activationScales = activations.compactMap(\.scale)
