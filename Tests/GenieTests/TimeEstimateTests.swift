@@ -39,6 +39,7 @@ import Testing
         let left = try estimateDistillation(spec: spec, model: model, total: 8, config: config, shard: .whole, partial: partial)
         #expect(whole > 0 && whole.isFinite && left == 0)
     }
+
     /// The estimate times each unit on stand-ins of its data. A unit reconstructed on stand-ins equal to its collected
     /// data must do the same work: its activation step sizes are initialized before the optimizer is built and
     /// learned, step for step as on collected data (they once started in the first iteration and were never learned,
