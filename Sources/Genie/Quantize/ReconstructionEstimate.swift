@@ -23,8 +23,9 @@ let reconstructionProbe = (iterations: 8, warmup: Float(0.5))
 /// models over 32 images times the collection of each unit's inputs (both models over all images). A unit's estimate
 /// is that collection, its first iteration as timed (with the activation step-size searches and the optimizers'
 /// set-up, which run once, before it), and its other iterations without and with the rounding term (which starts at
-/// the warm-up's end and slows the wide units most) at the rates timed. The probe costs 8 iterations and two forward passes of 32
-/// images per unit, whatever the budget.
+/// the warm-up's end and slows the wide units most) at the rates timed. Whatever the budget, the probe costs two
+/// forward passes of both models over 32 images, then per unit 8 iterations and the forward pass of the quantized
+/// copy that initializes the unit's activation step sizes.
 public func estimateReconstruction(spec: ModelSpec, model fullPrecision: Module, images: Int, weightBits: Int,
                                    activationBits: Int, plan: BitWidthPlan = BitWidthPlan(), config: ReconstructionConfig,
                                    from first: Int = 0) throws -> ReconstructionEstimate {
