@@ -179,6 +179,12 @@ let badInputs: [BadInput] = [
     BadInput("--label-weight with --method genie-paper", status: 64, says: ["--label-weight: only --method genie has a label term"]) { _ in
         ["distill", "--weights", resnet20, "--method", "genie-paper", "--label-weight", "1", "--images", "2", "--out", "i.safetensors"]
     },
+    BadInput("--image-term-weight below 0", status: 64, says: ["--image-term-weight must be at least 0, got -1.0"]) { _ in
+        ["distill", "--weights", resnet20, "--image-term-weight=-1", "--images", "2", "--out", "i.safetensors"]
+    },
+    BadInput("--image-term-weight with --method pixels", status: 64, says: ["--image-term-weight: only --method genie sets it"]) { _ in
+        ["distill", "--weights", resnet20, "--method", "pixels", "--image-term-weight", "0", "--images", "2", "--out", "i.safetensors"]
+    },
     BadInput("--preset that genie run does not know", status: 64, says: ["'huge' is invalid for '--preset <preset>'", "'quick' and 'paper'"]) { _ in
         ["run", "--preset", "huge"]
     },

@@ -111,6 +111,21 @@ func close(_ a: Tensor, _ b: Tensor, _ tolerance: Float = 1e-4) -> Bool {
         #expect(close(gradients(of: value, wrt: [x])[0], f["bns.\(tag).grad"]!, 1e-3))
     }
 
+    /// The loss with image-term weight `w` is GENIE's loss with the per-image term scaled by `w`, value and gradient
+    /// (PyTorch's fixture gives both parts); at 0 the images' own statistics are left free.
+    @Test(arguments: [Float(0), 0.25])
+    func imageTermWeightScalesOnlyThePerImageTerm(weight: Float) throws {
+        let f = try fixture("genie.safetensors")
+        let model = try tinyModel(f)
+        let x = f["bns.images"]!.requiringGradient()
+        let genie = try BNSLoss(model: model), weighted = try BNSLoss(model: model, imageTermWeight: weight)
+        let value = weighted(images: x, model: model)
+        #expect(close(value, f["bns.noswing.loss"]! - f["bns.noswing.input_term"]! * (1 - weight)))
+        let expected = gradients(of: genie(images: x, model: model) - BNSLoss.imageTerm(x) * (1 - weight), wrt: [x])[0]
+        #expect(close(gradients(of: value, wrt: [x])[0], expected, 1e-5))
+        #expect(maxAbsDifference(expected, gradients(of: genie(images: x, model: model), wrt: [x])[0]) > 1e-3)
+    }
+
     @Test func distillationTrajectoryMatchesPyTorch() throws {
         let f = try fixture("genie.safetensors")
         let g = try tinyGenerator(f)

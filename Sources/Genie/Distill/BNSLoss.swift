@@ -19,13 +19,16 @@ public final class BNSLoss {
     }
 
     public let statistics: Statistics
+    /// The weight of the per-image term on the images themselves, with `.batch` statistics (1 in GENIE).
+    public let imageTermWeight: Float
     private let targets: [(mean: Tensor, std: Tensor)]
     private var captured: [Int: Tensor] = [:]
     private var hookIDs: [(Module, Int)] = []
 
     /// Hooks every `BatchNorm2d` of `model` (which must be in eval mode so that its running statistics are used).
-    public init(model: Module, statistics: Statistics = .batch) throws {
+    public init(model: Module, statistics: Statistics = .batch, imageTermWeight: Float = 1) throws {
         self.statistics = statistics
+        self.imageTermWeight = imageTermWeight
         let norms = model.namedModules().compactMap { $0.module as? BatchNorm2d }
         guard !norms.isEmpty else { throw GenieError("the model has no batch-norm layers, so GENIE-D has no statistics to match") }
         var targets: [(Tensor, Tensor)] = []
@@ -54,7 +57,8 @@ public final class BNSLoss {
         captured.removeAll(keepingCapacity: true)
         let output = model(images)
         precondition(captured.count == targets.count, "not every batch-norm layer ran in the forward pass")
-        var loss = statistics == .batch ? Self.imageTerm(images) : Self.perImageTerm(images, mean: Tensor(0), std: Tensor(1))
+        var loss = statistics == .batch ? Self.imageTerm(images) * imageTermWeight
+            : Self.perImageTerm(images, mean: Tensor(0), std: Tensor(1))
         for (i, target) in targets.enumerated() {
             guard statistics == .batch else {
                 loss = loss + Self.perImageTerm(captured[i]!, mean: target.mean, std: target.std)

@@ -61,6 +61,8 @@ struct DistillSettings: Encodable {
     var swingMinimumSide: Int?
     /// `DistillConfig.recordedLabelWeight`.
     var labelWeight: Float?
+    /// `DistillConfig.recordedImageTermWeight`.
+    var imageTermWeight: Float?
 }
 
 /// The checkpoint of a distillation: a folder of finished batches, named by the settings that make them.
@@ -69,7 +71,7 @@ public func distillCheckpoint(at url: URL, spec: ModelSpec, model: Module, total
         method: config.method.rawValue, seed: config.seed, iterations: config.iterations, batchSize: config.batchSize,
         swing: config.swing, images: total, arch: spec.arch, shape: [spec.inChannels, spec.imageSize, spec.imageSize],
         weights: model.weightsHash, swingMinimumSide: config.recordedSwingMinimumSide,
-        labelWeight: config.recordedLabelWeight))
+        labelWeight: config.recordedLabelWeight, imageTermWeight: config.recordedImageTermWeight))
 }
 
 /// Distills `total` images in batches of `config.batchSize` (the last batch may be smaller), only those of
@@ -140,6 +142,7 @@ public enum DistilledFile {
         ]) { $1 })
         if let side = config.recordedSwingMinimumSide { file.metadata["swing_min_side"] = "\(side)" }
         if let weight = config.recordedLabelWeight { file.metadata["label_weight"] = "\(weight)" }
+        if let weight = config.recordedImageTermWeight { file.metadata["image_term_weight"] = "\(weight)" }
         file.set("images", set.images)
         try file.write(to: url)
         if set.images.count > 0 {

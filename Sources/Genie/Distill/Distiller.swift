@@ -31,6 +31,11 @@ public struct DistillConfig: Sendable {
     public var labelWeight: Float = 0
     /// The label weight that files and checkpoints record: nil when the term is off (GENIE's runs stay as they were).
     var recordedLabelWeight: Float? { labelWeight > 0 ? labelWeight : nil }
+    /// Weight of the BNS loss's per-image term, each image's channel mean and deviation against 0 and 1 (1: GENIE's).
+    public var imageTermWeight: Float = 1
+    /// The image-term weight that files and checkpoints record: nil at GENIE's 1 (so such runs' settings stay as
+    /// they were).
+    var recordedImageTermWeight: Float? { imageTermWeight != 1 ? imageTermWeight : nil }
     /// The minimum side that files and checkpoints record: nil when every strided convolution swings (GENIE's rule,
     /// so such runs' settings stay as they were) or none does.
     var recordedSwingMinimumSide: Int? { swing && swingMinimumSide > 0 ? swingMinimumSide : nil }
@@ -85,7 +90,7 @@ public final class Distiller {
         let swung = config.swing ? SwingConv2d.install(in: copy, seed: config.seed, minimumSide: config.swingMinimumSide) : []
         self.swingLayers = swung.map { copy.module(at: $0) as! SwingConv2d }
         self.model = copy
-        self.loss = try BNSLoss(model: copy, statistics: config.statistics)
+        self.loss = try BNSLoss(model: copy, statistics: config.statistics, imageTermWeight: config.imageTermWeight)
         self.imageShape = imageShape
         self.config = config
     }
