@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""How distilled images compare with real ones, as the model sees them (BENCHMARKS.md, "The images' own statistics").
+
+Usage: /usr/bin/python3 scripts/image_statistics.py WEIGHTS IMAGES.safetensors [IMAGES.safetensors ...]
+
+For 256 Fashion-MNIST training images (normalized as the model's file says) and each file of distilled images
+(`genie distill` output, tensor "images"), prints:
+- the spread of the images' own statistics: the standard deviation across images of each image's mean, and the
+  mean and standard deviation across images of each image's standard deviation (channel 0);
+- the model's predictions: images per class, mean top probability;
+- for every 4th batch norm (and the last): the share of its input's variance that lies between images, the variance
+  over images of each image's channel mean over the channel's variance over (N, H, W), averaged over channels.
+"""
+import sys
+
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import reference_run as R  # noqa: E402
+from fixtures import load  # noqa: E402
+from interop_torchvision import idx  # noqa: E402
+
+
+def model_of(path):
+    _, metadata = load(path)
+    flags = type("Flags", (), {k: None for k in ("arch", "num_classes", "in_channels", "image_size", "width_mult",
+                                                 "stem_stride", "mean", "std")})()
+    flags.weights = path
+    spec = R.model_spec(flags, metadata)
+    return spec, R.load_model(path, spec)
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    torch.set_num_threads(1)
+    spec, model = model_of(sys.argv[1])
+    norms = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)]
+    inputs = {}
+    for n, m in norms:
+        m.register_forward_hook(lambda mod, inp, out, n=n: inputs.__setitem__(n, inp[0]))
+    real = torch.from_numpy(idx("train-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28)[:256].astype("float32") / 255)
+    sets = {"real (256 training images)": (real - spec["mean"][0]) / spec["std"][0]}
+    for path in sys.argv[2:]:
+        tensors, _ = load(path)
+        if "images" not in tensors:
+            sys.exit(f"{path}: no tensor named 'images' (not a file of distilled images)")
+        sets[path] = tensors["images"]
+    shares = {}
+    for name, x in sets.items():
+        with torch.no_grad():
+            p = model(x).softmax(1)
+        s0, m0 = torch.std_mean(x[:, 0], dim=(1, 2))
+        print(f"{name}: {len(x)} images")
+        print(f"  each image's mean: sd across images {m0.std():.3f}; its std: mean {s0.mean():.3f}, sd {s0.std():.3f}")
+        print(f"  predicted classes {torch.bincount(p.argmax(1), minlength=p.shape[1]).tolist()}, "
+              f"mean top probability {p.max(1).values.mean():.3f}")
+        shares[name] = []
+        for n, _ in norms:
+            a = inputs[n]
+            total = a.transpose(0, 1).reshape(a.shape[1], -1).var(1)
+            shares[name].append((a.mean((2, 3)).var(0) / total.clamp_min(1e-12)).mean().item())
+    print("share of each batch norm's input variance between images:")
+    labels = [name.split(" ")[0].rsplit("/", 1)[-1].removesuffix(".safetensors")[:18] for name in sets]
+    print(f"  {'batch norm':24s} " + " ".join(f"{label:>18s}" for label in labels))
+    for i, (n, _) in enumerate(norms):
+        if i % 4 == 0 or i == len(norms) - 1:
+            print(f"  {n:24s} " + " ".join(f"{shares[name][i]:18.3f}" for name in sets))
+
+
+if __name__ == "__main__":
+    main()
