@@ -27,8 +27,8 @@ struct Distill: ParsableCommand {
     var swingMinSide: Int?
     @Option(help: "Weight of a label term: cross-entropy that aims each image at a class, classes in turn (default 0: off, as GENIE).")
     var labelWeight: Float = 0
-    @Option(help: "Weight of the per-image term: each image's channel mean and deviation against 0 and 1 (default 1, as GENIE; 0: off).")
-    var imageTermWeight: Float = 1
+    @Option(help: "Weight of the per-image term: each image's channel mean and deviation against 0 and 1 (genie's default 0: off; GENIE's 1).")
+    var imageTermWeight: Float?
     @Option(help: "Distill only every M-th batch starting at K (K/M); also read from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with GENIE_SHARDS.")
     var shard: String?
     @Flag(help: "Print one JSON object with the result.") var json = false
@@ -61,10 +61,10 @@ struct Distill: ParsableCommand {
         guard labelWeight == 0 || method == .genie else {
             throw ValidationError("--label-weight: only --method genie has a label term (genie-paper, pixels and noise have none)")
         }
-        guard imageTermWeight >= 0 && imageTermWeight.isFinite else {
+        if let imageTermWeight, !(imageTermWeight >= 0 && imageTermWeight.isFinite) {
             throw ValidationError("--image-term-weight must be at least 0, got \(imageTermWeight)")
         }
-        guard imageTermWeight == 1 || method == .genie else {
+        guard imageTermWeight == nil || method == .genie else {
             throw ValidationError("--image-term-weight: only --method genie sets it (genie-paper keeps GENIE's 1; pixels has ZeroQ's own, noise none)")
         }
     }
@@ -80,7 +80,7 @@ struct Distill: ParsableCommand {
         config.swing = config.swing && !noSwing
         config.swingMinimumSide = swingMinSide ?? config.swingMinimumSide
         config.labelWeight = labelWeight
-        config.imageTermWeight = imageTermWeight
+        config.imageTermWeight = imageTermWeight ?? config.imageTermWeight
         let url = URL(fileURLWithPath: out)
         // A job array started again: a shard whose file is finished with these settings has nothing to do.
         let partial = URL(fileURLWithPath: out + ".partial")

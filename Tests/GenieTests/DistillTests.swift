@@ -129,7 +129,7 @@ func close(_ a: Tensor, _ b: Tensor, _ tolerance: Float = 1e-4) -> Bool {
     @Test func distillationTrajectoryMatchesPyTorch() throws {
         let f = try fixture("genie.safetensors")
         let g = try tinyGenerator(f)
-        var config = DistillConfig()
+        var config = DistillConfig(method: .geniePaper)  // the reference's loss, with its per-image term
         (config.iterations, config.swing, config.latentDimension) = (5, false, 16)
         let distiller = try Distiller(model: try tinyModel(f), imageShape: [1, 8, 8], config: config)
         var losses: [Float] = []
@@ -185,15 +185,18 @@ func close(_ a: Tensor, _ b: Tensor, _ tolerance: Float = 1e-4) -> Bool {
         let paper = DistillConfig(method: .geniePaper)
         #expect(paper.method == .geniePaper && paper.swing && paper.swingMinimumSide == 0 && paper.statistics == .batch)
         #expect(paper.latentLearningRate == 0.1 && paper.generatorLearningRate == 0.01 && paper.latentDimension == 256)
+        #expect(paper.imageTermWeight == 1)
     }
 
-    /// Each distillation method's row: genie is the paper's but swings only maps of 14x14 and larger; pixels is
+    /// Each distillation method's row: genie is the paper's but swings only maps of 14x14 and larger and has no
+    /// per-image term; pixels is
     /// ZeroQ (no swing, per-image statistics, Adam 0.5 on the pixels); noise optimizes nothing.
     @Test func eachDistillationMethodHasItsOwnSettings() {
         let genie = DistillConfig(), paper = DistillConfig(method: .geniePaper)
         #expect(genie.method == .genie && genie.swing == paper.swing && genie.statistics == paper.statistics)
         #expect(genie.latentLearningRate == paper.latentLearningRate && genie.generatorLearningRate == paper.generatorLearningRate)
         #expect(genie.swingMinimumSide == 14 && paper.swingMinimumSide == 0)
+        #expect(genie.imageTermWeight == 0)
         let zeroQ = DistillConfig(method: .pixels)
         #expect(!zeroQ.swing && zeroQ.statistics == .perImage && zeroQ.latentLearningRate == 0.5)
         #expect(!DistillConfig(method: .noise).swing)
