@@ -189,8 +189,8 @@ func close(_ a: Tensor, _ b: Tensor, _ tolerance: Float = 1e-4) -> Bool {
     }
 
     /// Each distillation method's row: genie is the paper's but swings only maps of 14x14 and larger and has no
-    /// per-image term; pixels is
-    /// ZeroQ (no swing, per-image statistics, Adam 0.5 on the pixels); noise optimizes nothing.
+    /// per-image term; pixels is ZeroQ (no swing, per-image statistics, Adam 0.5 on the pixels); noise optimizes
+    /// nothing.
     @Test func eachDistillationMethodHasItsOwnSettings() {
         let genie = DistillConfig(), paper = DistillConfig(method: .geniePaper)
         #expect(genie.method == .genie && genie.swing == paper.swing && genie.statistics == paper.statistics)
