@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fills one model's rows of the accuracy table in BENCHMARKS.md (issue 5): full precision, rtn, GENIE-M on
-# noise / pixels (ZeroQ) / GENIE-D without swing / GENIE-D swinging only maps of 14x14 and more / GENIE-D,
-# brecq on GENIE-D, and GENIE-M on real images (few-shot), at W4A4, W3A3 and W2A4, with one seed (distillation
-# and quantization both) and one budget for every row.
+# noise / pixels (ZeroQ) / GENIE-D without swing / GENIE-D swinging only maps of 14x14 and more / genie's GENIE-D
+# (that, without the per-image term) / GENIE-D, brecq on GENIE-D, and GENIE-M on real images (few-shot), at W4A4,
+# W3A3 and W2A4, with one seed (distillation and quantization both) and one budget for every row.
 # Usage: scripts/accuracy_table.sh WEIGHTS [images] [distill-iterations] [reconstruction-iterations] [seed]
 # (after `swift build -c release`). Files go to runs/table-NAME-sSEED/; finished files are reused, so an
 # interrupted run continues where it stopped. Prints the Markdown table at the end; scripts/mean_spread.py
@@ -22,8 +22,9 @@ distill() {  # name, flags...
     --iterations "$distill_iterations" --seed "$seed" --out "$dir/$name.safetensors" "$@" >&2
 }
 distill genie-d --method genie-paper  # GENIE's swing rule (every strided convolution), the paper's row
-distill genie-d-no-swing --no-swing
-distill genie-d-swing14 --swing-min-side 14  # genie's default, written out
+distill genie-d-no-swing --no-swing --image-term-weight 1  # the swing ablations keep GENIE's loss
+distill genie-d-swing14 --swing-min-side 14 --image-term-weight 1
+distill genie-d-default  # genie's default: swing on maps of 14x14 and more, no per-image term
 distill pixels --method pixels
 distill noise --method noise
 
@@ -35,6 +36,7 @@ quantize() {  # row file, flags...: prints the quantized model's top-1
 
 rows=("full precision" "rtn (GENIE-D data)" "GENIE-M on noise" "GENIE-M on pixels (ZeroQ)"
       "GENIE-M on GENIE-D without swing" "GENIE-M on GENIE-D, swing on maps of 14x14 and more"
+      "GENIE-M on genie's GENIE-D (swing on maps of 14x14 and more, no per-image term)"
       "GENIE-M on GENIE-D (zero-shot GENIE)" "brecq on GENIE-D"
       "GENIE-M on $images real images (few-shot)")
 declare -A cell
@@ -48,9 +50,10 @@ for bits in 4/4 3/3 2/4; do
   cell[3,$tag]=$(quantize "$dir/pixels-$tag.safetensors" "${q[@]}" --calib "$dir/pixels.safetensors")
   cell[4,$tag]=$(quantize "$dir/no-swing-$tag.safetensors" "${q[@]}" --calib "$dir/genie-d-no-swing.safetensors")
   cell[5,$tag]=$(quantize "$dir/swing14-$tag.safetensors" "${q[@]}" --calib "$dir/genie-d-swing14.safetensors")
-  cell[6,$tag]=$(quantize "$dir/genie-$tag.safetensors" "${q[@]}" --calib "$dir/genie-d.safetensors")
-  cell[7,$tag]=$(quantize "$dir/brecq-$tag.safetensors" "${q[@]}" --method brecq --calib "$dir/genie-d.safetensors")
-  cell[8,$tag]=$(quantize "$dir/real-$tag.safetensors" "${q[@]}" --real "$images")
+  cell[6,$tag]=$(quantize "$dir/default-$tag.safetensors" "${q[@]}" --calib "$dir/genie-d-default.safetensors")
+  cell[7,$tag]=$(quantize "$dir/genie-$tag.safetensors" "${q[@]}" --calib "$dir/genie-d.safetensors")
+  cell[8,$tag]=$(quantize "$dir/brecq-$tag.safetensors" "${q[@]}" --method brecq --calib "$dir/genie-d.safetensors")
+  cell[9,$tag]=$(quantize "$dir/real-$tag.safetensors" "${q[@]}" --real "$images")
 done
 
 echo "| $(basename "$weights" .safetensors) | W4A4 | W3A3 | W2A4 |"
