@@ -11,12 +11,13 @@ For 256 Fashion-MNIST training images (normalized as the model's file says) and 
 - for every 4th batch norm (and the last): the share of its input's variance that lies between images, the variance
   over images of each image's channel mean over the channel's variance over (N, H, W), averaged over channels.
 """
+import os
 import sys
 
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_run as R  # noqa: E402
 from fixtures import load  # noqa: E402
 from interop_torchvision import idx  # noqa: E402

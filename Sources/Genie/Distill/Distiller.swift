@@ -32,8 +32,9 @@ public struct DistillConfig: Sendable {
     public var labelWeight: Float = 0
     /// The label weight that files and checkpoints record: nil when the term is off (GENIE's runs stay as they were).
     var recordedLabelWeight: Float? { labelWeight > 0 ? labelWeight : nil }
-    /// Weight of the BNS loss's per-image term, each image's channel mean and deviation against 0 and 1 (1: GENIE's).
-    public var imageTermWeight: Float
+    /// Weight of the BNS loss's per-image term, each image's channel mean and deviation against 0 and 1 (GENIE's 1;
+    /// `genie` sets 0).
+    public var imageTermWeight: Float = 1
     /// The image-term weight that files and checkpoints record: nil at GENIE's 1 (so such runs' settings stay as
     /// they were).
     var recordedImageTermWeight: Float? { imageTermWeight != 1 ? imageTermWeight : nil }
@@ -54,7 +55,6 @@ public struct DistillConfig: Sendable {
         switch method {
         case .geniePaper:  // GENIE's reference code, its effective learning rates (latents 0.1, generator 0.01)
             (swing, swingMinimumSide, statistics, latentLearningRate, generatorLearningRate) = (true, 0, .batch, 0.1, 0.01)
-            imageTermWeight = 1
         case .genie:  // the paper's, but maps below 14x14 (the smallest the paper's ImageNet networks swing) keep still:
             // on MobileNetV2 at 28x28, +1.58 points at W2A4 over three seeds (BENCHMARKS.md, "MobileNetV2 over seeds");
             // and no per-image term: on ResNet-20, +0.25 points at W2A4 over three seeds
@@ -64,10 +64,8 @@ public struct DistillConfig: Sendable {
             imageTermWeight = 0
         case .pixels:  // ZeroQ's code (distill_data.py): Adam 0.5 on the pixels, per-image statistics, no swing
             (swing, swingMinimumSide, statistics, latentLearningRate, generatorLearningRate) = (false, 0, .perImage, 0.5, 0)
-            imageTermWeight = 1  // unused: per-image statistics have ZeroQ's own image term
         case .noise:  // nothing is optimized; the loss of the images is only recorded
             (swing, swingMinimumSide, statistics, latentLearningRate, generatorLearningRate) = (false, 0, .batch, 0, 0)
-            imageTermWeight = 1
         }
         self.method = method
     }
