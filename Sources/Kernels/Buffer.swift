@@ -5,9 +5,8 @@ import Synchronization
 ///
 /// Fresh allocations are expensive on this machine (docs/DESIGN.md, "Measured facts"), and a training or distillation
 /// loop allocates the same sizes every iteration. Buffers up to `BufferPool.largest` floats are recycled by exact
-/// capacity; larger ones go to glibc's heap, which the first buffer sets to keep freed memory for reuse
-/// (`ck_keep_freed_memory`): a pool would hold one idle buffer of every large size a pass ever used, gigabytes at
-/// 224x224, where the heap reuses freed memory for any size.
+/// capacity; larger ones come from `LargeBufferArena`, which reuses freed memory for any size: a pool would hold one
+/// idle buffer of every large size a pass ever used, gigabytes at 224x224.
 public final class FloatBuffer: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let capacity: Int
@@ -59,7 +58,7 @@ package final class BufferPool: Sendable {
         return BufferPool(limitBytes: 3 << 30)
     }()
     /// The largest capacity pooled, 16 MB: every activation of ResNet-20 at 28x28 and batch 128; at 224x224 most
-    /// activations are larger, and the peaks were lower through the heap (BENCHMARKS.md, "Memory at 224x224").
+    /// activations are larger, and the peaks were lower through the arena (BENCHMARKS.md, "Memory at 224x224").
     package static let largest = 1 << 22
 
     private struct State {
@@ -82,7 +81,9 @@ package final class BufferPool: Sendable {
             return p
         }
         if let reused { return UnsafeMutablePointer(bitPattern: reused)! }
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1) * 4, alignment: 64)
+        let raw = capacity > BufferPool.largest
+            ? LargeBufferArena.shared.allocate(byteCount: capacity * 4)
+            : UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1) * 4, alignment: 64)
         return raw.bindMemory(to: Float.self, capacity: max(capacity, 1))
     }
 
@@ -93,6 +94,10 @@ package final class BufferPool: Sendable {
             s.idleBytes += capacity * 4
             return true
         }
-        if !kept { UnsafeMutableRawPointer(pointer).deallocate() }
+        if capacity > BufferPool.largest {
+            LargeBufferArena.shared.deallocate(UnsafeMutableRawPointer(pointer), byteCount: capacity * 4)
+        } else if !kept {
+            UnsafeMutableRawPointer(pointer).deallocate()
+        }
     }
 }
