@@ -12,7 +12,9 @@ import Synchronization
 /// blocks from merging: distilling ResNet-18 at 224x224 reached 9-10 GB where 5.7 GB was live (BENCHMARKS.md,
 /// "Memory at 224x224"). Mapping each large buffer on its own leaves nothing behind, but pays a page fault per page
 /// every iteration. Here freed spans keep their pages for the next buffer, and on Linux the reservation asks for
-/// transparent huge pages, so a span is faulted in 2 MiB at a time the first time it is used.
+/// transparent huge pages, so a span is faulted in 2 MiB at a time the first time it is used. Like glibc's heap under
+/// `ck_keep_freed_memory`, the arena never gives pages back while the process runs: its resident share stays at its
+/// high-water mark.
 package final class LargeBufferArena: Sendable {
     /// The arena every large `FloatBuffer` uses: 1 TiB of address space, none of it memory until used.
     package static let shared = LargeBufferArena(reserving: 1 << 40)
