@@ -5,8 +5,9 @@ import Synchronization
 ///
 /// Fresh allocations are expensive on this machine (docs/DESIGN.md, "Measured facts"), and a training or distillation
 /// loop allocates the same sizes every iteration. Buffers up to `BufferPool.largest` floats are recycled by exact
-/// capacity; larger ones come from `LargeBufferArena`, which reuses freed memory for any size: a pool would hold one
-/// idle buffer of every large size a pass ever used, gigabytes at 224x224.
+/// capacity; larger ones come from `BufferArena.large`, which reuses freed memory for any size: a pool would hold one
+/// idle buffer of every large size a pass ever used, gigabytes at 224x224. The pool's own buffers of 256 KB and more
+/// come from `BufferArena.pooled`, on huge pages.
 public final class FloatBuffer: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let capacity: Int
@@ -60,6 +61,8 @@ package final class BufferPool: Sendable {
     /// The largest capacity pooled, 16 MB: every activation of ResNet-20 at 28x28 and batch 128; at 224x224 most
     /// activations are larger, and the peaks were lower through the arena (BENCHMARKS.md, "Memory at 224x224").
     package static let largest = 1 << 22
+    /// The smallest capacity taken from an arena, 256 KB: below it, glibc's heap, whose pages are small.
+    package static let smallestFromArena = 1 << 16
 
     private struct State {
         var idle: [Int: [UInt]] = [:]  // capacity -> idle addresses
@@ -81,9 +84,8 @@ package final class BufferPool: Sendable {
             return p
         }
         if let reused { return UnsafeMutablePointer(bitPattern: reused)! }
-        let raw = capacity > BufferPool.largest
-            ? LargeBufferArena.shared.allocate(byteCount: capacity * 4)
-            : UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1) * 4, alignment: 64)
+        let raw = BufferPool.arena(for: capacity)?.allocate(byteCount: capacity * 4)
+            ?? UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1) * 4, alignment: 64)
         return raw.bindMemory(to: Float.self, capacity: max(capacity, 1))
     }
 
@@ -94,10 +96,17 @@ package final class BufferPool: Sendable {
             s.idleBytes += capacity * 4
             return true
         }
-        if capacity > BufferPool.largest {
-            LargeBufferArena.shared.deallocate(UnsafeMutableRawPointer(pointer), byteCount: capacity * 4)
-        } else if !kept {
+        guard !kept else { return }
+        if let arena = BufferPool.arena(for: capacity) {
+            arena.deallocate(UnsafeMutableRawPointer(pointer), byteCount: capacity * 4)
+        } else {
             UnsafeMutableRawPointer(pointer).deallocate()
         }
+    }
+
+    /// Where a buffer of `capacity` floats comes from when the pool has none idle: an arena from
+    /// `smallestFromArena` floats up, glibc's heap below.
+    static func arena(for capacity: Int) -> BufferArena? {
+        capacity > largest ? .large : capacity >= smallestFromArena ? .pooled : nil
     }
 }

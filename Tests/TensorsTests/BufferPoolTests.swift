@@ -1,7 +1,7 @@
 import Kernels
 import Testing
 
-/// The buffer pool recycles small buffers by exact capacity and leaves large ones to `LargeBufferArena`.
+/// The buffer pool recycles small buffers by exact capacity and leaves large ones to `BufferArena.large`.
 @Suite struct BufferPoolTests {
     @Test func keepsSmallBuffersIdleAndReusesThemButNotLargeOnes() {
         let pool = BufferPool(limitBytes: 1 << 30)

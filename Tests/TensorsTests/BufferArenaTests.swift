@@ -2,13 +2,13 @@ import Kernels
 import Tensors
 import Testing
 
-/// The large-buffer arena: best fit among freed spans, neighbours merged, the extent lowered when the last span is
+/// The buffer arena: sizes in grains and memory in huge pages, best fit among freed spans, neighbours merged, the extent lowered when the last span is
 /// freed, the heap when the reservation runs out; and under a random workload no two live buffers overlap.
-@Suite struct LargeBufferArenaTests {
-    static let grain = LargeBufferArena.grain
+@Suite struct BufferArenaTests {
+    static let grain = BufferArena.large.grain
 
     @Test func roundsEverySizeUpToTheGrain() {
-        let arena = LargeBufferArena(reserving: 256 << 20)
+        let arena = BufferArena(reserving: 256 << 20, grain: Self.grain)
         let a = arena.allocate(byteCount: 1)
         let b = arena.allocate(byteCount: Self.grain + 1)
         #expect(b - a == Self.grain && arena.extent == 3 * Self.grain)
@@ -17,8 +17,19 @@ import Testing
         arena.deallocate(a, byteCount: 1)
     }
 
+    @Test func aSmallGrainPacksBuffersButCommitsWholeHugePages() {
+        let arena = BufferArena(reserving: 256 << 20, grain: 64 << 10)
+        let a = arena.allocate(byteCount: 100 << 10)
+        let b = arena.allocate(byteCount: 64 << 10)
+        #expect(b - a == 128 << 10 && arena.extent == 192 << 10)
+        #expect(arena.highWater == BufferArena.hugePage)
+        arena.deallocate(a, byteCount: 100 << 10)
+        arena.deallocate(b, byteCount: 64 << 10)
+        #expect(arena.extent == 0)
+    }
+
     @Test func reusesTheSmallestFreedSpanThatHoldsTheBuffer() {
-        let arena = LargeBufferArena(reserving: 256 << 20)
+        let arena = BufferArena(reserving: 256 << 20, grain: Self.grain)
         let spans = [3, 1, 2, 1].map { arena.allocate(byteCount: $0 * Self.grain) }  // freed, kept, freed, kept
         arena.deallocate(spans[0], byteCount: 3 * Self.grain)
         arena.deallocate(spans[2], byteCount: 2 * Self.grain)
@@ -28,7 +39,7 @@ import Testing
     }
 
     @Test func mergesFreedNeighboursIntoOneSpan() {
-        let arena = LargeBufferArena(reserving: 256 << 20)
+        let arena = BufferArena(reserving: 256 << 20, grain: Self.grain)
         let spans = (0..<4).map { _ in arena.allocate(byteCount: Self.grain) }
         arena.deallocate(spans[0], byteCount: Self.grain)
         arena.deallocate(spans[2], byteCount: Self.grain)
@@ -38,7 +49,7 @@ import Testing
     }
 
     @Test func freeingTheLastSpansLowersTheExtentButKeepsTheHighWater() {
-        let arena = LargeBufferArena(reserving: 256 << 20)
+        let arena = BufferArena(reserving: 256 << 20, grain: Self.grain)
         let spans = (0..<3).map { _ in arena.allocate(byteCount: Self.grain) }
         arena.deallocate(spans[1], byteCount: Self.grain)
         arena.deallocate(spans[2], byteCount: Self.grain)
@@ -49,7 +60,7 @@ import Testing
     }
 
     @Test func takesFromTheHeapWhenTheReservationRunsOut() {
-        let arena = LargeBufferArena(reserving: 64 << 20)
+        let arena = BufferArena(reserving: 64 << 20, grain: Self.grain)
         let inside = arena.allocate(byteCount: 40 << 20)
         let outside = arena.allocate(byteCount: 40 << 20)
         #expect(outside - inside >= 40 << 20 || inside - outside >= 40 << 20)
@@ -61,7 +72,7 @@ import Testing
     }
 
     @Test func liveBuffersNeverOverlapAndKeepTheirBytesUnderRandomUse() {
-        let arena = LargeBufferArena(reserving: 1 << 30)
+        let arena = BufferArena(reserving: 1 << 30, grain: Self.grain)
         var generator = SeededGenerator(seed: 17)
         var live: [(pointer: UnsafeMutableRawPointer, bytes: Int, tag: UInt8)] = []
         for step in 0..<2000 {
