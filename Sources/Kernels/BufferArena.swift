@@ -14,9 +14,9 @@ import Synchronization
 /// 9-10 GB where 5.7 GB was live (BENCHMARKS.md, "Memory at 224x224"). Mapping each large buffer on its own leaves
 /// nothing behind, but pays a page fault per page every iteration. Here freed spans keep their pages for the next
 /// buffer, and the reservation asks for huge pages: the first use faults 2 MiB at a time, and the loops over
-/// activations miss the TLB less (ResNet-20's training step at 28x28 ran 7% faster). Like glibc's heap under
-/// `ck_keep_freed_memory`, an arena never gives pages back while the process runs: its resident share stays at its
-/// high-water mark.
+/// activations miss the TLB less (ResNet-20's workloads at 28x28 ran up to 10% faster: BENCHMARKS.md, "Engine
+/// speed"). Like glibc's heap under `ck_keep_freed_memory`, an arena never gives pages back while the process runs:
+/// its resident share stays at its high-water mark.
 package final class BufferArena: Sendable {
     /// The buffers above `BufferPool.largest`: 1 TiB of address space, none of it memory until used, in 2 MiB
     /// grains (a huge page on x86-64).
