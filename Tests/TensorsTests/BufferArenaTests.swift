@@ -2,8 +2,9 @@ import Kernels
 import Tensors
 import Testing
 
-/// The buffer arena: sizes in grains and memory in huge pages, best fit among freed spans, neighbours merged, the extent lowered when the last span is
-/// freed, the heap when the reservation runs out; and under a random workload no two live buffers overlap.
+/// The buffer arena: sizes in grains and memory in huge pages, best fit among freed spans, neighbours merged, the
+/// extent lowered when the last span is freed, the heap when the reservation runs out; and under a random workload
+/// no two live buffers overlap.
 @Suite struct BufferArenaTests {
     static let grain = BufferArena.large.grain
 
