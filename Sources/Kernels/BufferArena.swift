@@ -102,20 +102,21 @@ package final class BufferArena: Sendable {
         guard base != 0, at >= base, at < base + UInt(reserved) else { return pointer.deallocate() }
         var span = Span(offset: Int(at - base), size: roundUp(max(byteCount, 1)))
         state.withLock { s in
-            let i = s.free.firstIndex { $0.offset > span.offset } ?? s.free.count
+            var i = s.free.firstIndex { $0.offset > span.offset } ?? s.free.count  // where the span goes
             if i < s.free.count, span.offset + span.size == s.free[i].offset {
                 span.size += s.free[i].size
                 s.free.remove(at: i)
             }
             if i > 0, s.free[i - 1].offset + s.free[i - 1].size == span.offset {
-                span.offset = s.free[i - 1].offset
-                span.size += s.free[i - 1].size
-                s.free.remove(at: i - 1)
+                i -= 1
+                span.offset = s.free[i].offset
+                span.size += s.free[i].size
+                s.free.remove(at: i)
             }
             if span.offset + span.size == s.top {
                 s.top = span.offset
             } else {
-                s.free.insert(span, at: s.free.firstIndex { $0.offset > span.offset } ?? s.free.count)
+                s.free.insert(span, at: i)
             }
         }
     }
