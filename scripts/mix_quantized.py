@@ -8,7 +8,8 @@ Usage: /usr/bin/python3 scripts/mix_quantized.py BASE OTHER OUT --activations
 Writes OUT: BASE's file (same model, bits and metadata) with OTHER's activation step sizes (`activation.N.scale`,
 `--activations`), or with OTHER's weights (integer codes, step sizes, zero points) and biases of every layer whose
 path starts with a PREFIX (`--layers features.7. classifier`). Both files must quantize the same model at the same
-bits. Then `genie evaluate --quantized OUT`. Standard library only.
+bits. Then `genie evaluate --quantized OUT`. Standard library only: every tensor keeps its bytes and dtype
+(the files hold I32 and U8 tensors, which scripts/fixtures.py would widen or not read).
 """
 import json
 import struct
