@@ -40,12 +40,7 @@ extension Tensor {
             Convolution.forward(s, source: x.buffer, weights: wt.buffer, bias: b?.buffer, destination: out.buffer)
         }
 
-        // Measured on AVX2: with a 1-channel input the backward passes run about 1.5x faster on a plain
-        // gradient (gemm) than on a blocked one (jit on channels padded to a block, plus reorders).
-        var backward = s
-        backward.destinationBlocked = s.destinationBlocked && c > 1
         return out.recording([x, wt] + (b.map { [$0] } ?? [])) { g, needed in
-            let s = backward
             let g = g.converted(to: s.destinationBlocked ? .blocked : .plain)
             var grads: [Tensor?] = [nil, nil, nil]
             if out.count == 0 {  // an empty batch: nothing flows back
