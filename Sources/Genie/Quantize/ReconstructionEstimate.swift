@@ -13,9 +13,9 @@ public struct ReconstructionEstimate {
     public var seconds: Double { units.map(\.seconds).reduce(0, +) }
 }
 
-/// Iterations each unit runs to time GENIE-M: the first (with the unit's set-up), 2-3 without the rounding term, 4-8
+/// Iterations each unit runs to time GENIE-M: the first (with the unit's set-up), 2-5 without the rounding term, 6-12
 /// with it.
-let reconstructionProbe = (iterations: 8, warmup: Float(0.5))
+let reconstructionProbe = (iterations: 12, warmup: Float(0.5))
 
 /// Times GENIE-M before it runs, on stand-ins that cost what the real work costs: a quantized copy of `model`
 /// reconstructs each unit from `first` on for `reconstructionProbe.iterations` iterations, on the unit's inputs for 32
@@ -23,8 +23,10 @@ let reconstructionProbe = (iterations: 8, warmup: Float(0.5))
 /// models over 32 images times the collection of each unit's inputs (both models over all images). A unit's estimate
 /// is that collection, its first iteration as timed (with the activation step-size searches and the optimizers'
 /// set-up, which run once, before it), and its other iterations without and with the rounding term (which starts at
-/// the warm-up's end and slows the wide units most) at the rates timed. Whatever the budget, the probe costs two
-/// forward passes of both models over 32 images, then per unit 8 iterations and the forward pass of the quantized
+/// the warm-up's end and slows the wide units most) at the median rate of each. Medians, because the first one or two
+/// iterations of each phase are one-offs: they allocate and first touch its buffers (Adam's new state, the rounding
+/// term's), which on ResNet-18's widest units took 2-8 times a later iteration. Whatever the budget, the probe costs
+/// two forward passes of both models over 32 images, then per unit 12 iterations and the forward pass of the quantized
 /// copy that initializes the unit's activation step sizes.
 public func estimateReconstruction(spec: ModelSpec, model fullPrecision: Module, images: Int, weightBits: Int,
                                    activationBits: Int, plan: BitWidthPlan = BitWidthPlan(), config: ReconstructionConfig,
@@ -61,8 +63,7 @@ public func estimateReconstruction(spec: ModelSpec, model fullPrecision: Module,
         var ticks = [Date()]
         try reconstructor.reconstruct(unit: unit, collected: stand) { _ in ticks.append(Date()) }
         let seconds = zip(ticks, ticks.dropFirst()).map { $1.timeIntervalSince($0) }
-        let mean = { (s: ArraySlice<Double>) in s.reduce(0, +) / Double(s.count) }
-        let plain = mean(seconds[1..<(firstRounding - 1)]), rounding = mean(seconds[(firstRounding - 1)...])
+        let plain = median(seconds[1..<(firstRounding - 1)]), rounding = median(seconds[(firstRounding - 1)...])
         estimate.units.append((path, collectSeconds + seconds[0] + Double(max(plainIterations - 1, 0)) * plain
                                      + Double(config.iterations - max(plainIterations, 1)) * rounding))
     }
