@@ -23,9 +23,10 @@ let reconstructionProbe = (iterations: 12, warmup: Float(0.5))
 /// models over 32 images times the collection of each unit's inputs (both models over all images). A unit's estimate
 /// is that collection, its first iteration as timed (with the activation step-size searches and the optimizers'
 /// set-up, which run once, before it), and its other iterations without and with the rounding term (which starts at
-/// the warm-up's end and slows the wide units most) at the median rate of each. Medians, because the first one or two
-/// iterations of each phase are one-offs: they allocate and first touch its buffers (Adam's new state, the rounding
-/// term's), which on ResNet-18's widest units took 2-8 times a later iteration. Whatever the budget, the probe costs
+/// the warm-up's end and slows the wide units most) at the fastest rate timed in each, as GENIE-D's estimate takes:
+/// noise only slows an iteration down, and the first one or two iterations of each phase are one-offs that allocate
+/// and first touch its buffers (Adam's new state, the rounding term's), which on ResNet-18's widest units took 2-8
+/// times a later iteration (BENCHMARKS.md, "Time estimate"). Whatever the budget, the probe costs
 /// two forward passes of both models over 32 images, then per unit 12 iterations and the forward pass of the quantized
 /// copy that initializes the unit's activation step sizes.
 public func estimateReconstruction(spec: ModelSpec, model fullPrecision: Module, images: Int, weightBits: Int,
@@ -63,7 +64,7 @@ public func estimateReconstruction(spec: ModelSpec, model fullPrecision: Module,
         var ticks = [Date()]
         try reconstructor.reconstruct(unit: unit, collected: stand) { _ in ticks.append(Date()) }
         let seconds = zip(ticks, ticks.dropFirst()).map { $1.timeIntervalSince($0) }
-        let plain = median(seconds[1..<(firstRounding - 1)]), rounding = median(seconds[(firstRounding - 1)...])
+        let plain = seconds[1..<(firstRounding - 1)].min()!, rounding = seconds[(firstRounding - 1)...].min()!
         estimate.units.append((path, collectSeconds + seconds[0] + Double(max(plainIterations - 1, 0)) * plain
                                      + Double(config.iterations - max(plainIterations, 1)) * rounding))
     }
