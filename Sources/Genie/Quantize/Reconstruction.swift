@@ -194,7 +194,8 @@ public final class Reconstructor {
             var rec = Float(0), round = Float(0)
             let (loss, grads) = valueAndGradients(of: parameters) {
                 let out = module(input)
-                let recLoss = mseLoss(out, target) * Float(out.shape[1])  // BRECQ's: summed over channels, averaged over the rest
+                // BRECQ's loss: summed over channels, averaged over the batch and positions.
+                let recLoss = mseLoss(out, target) * Float(out.shape[1])
                 rec = recLoss.item
                 guard let beta = config.roundingBeta(at: t + 1) else { return recLoss }
                 let roundLoss = weights.map { $0.roundingLoss(beta: beta) }.reduce(Tensor(0), +)

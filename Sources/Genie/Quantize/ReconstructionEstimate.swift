@@ -26,9 +26,9 @@ let reconstructionProbe = (iterations: 12, warmup: Float(0.5))
 /// the warm-up's end and slows the wide units most) at the fastest rate timed in each, as GENIE-D's estimate takes:
 /// noise only slows an iteration down, and the first one or two iterations of each phase are one-offs that allocate
 /// and first touch its buffers (Adam's new state, the rounding term's), which on ResNet-18's widest units took 2-8
-/// times a later iteration (BENCHMARKS.md, "Time estimate"). Whatever the budget, the probe costs
-/// two forward passes of both models over 32 images, then per unit 12 iterations and the forward pass of the quantized
-/// copy that initializes the unit's activation step sizes.
+/// times a later iteration (BENCHMARKS.md, "Time estimate"). Whatever the budget, the probe costs two forward passes
+/// of both models over 32 images, then per unit 12 iterations and the forward pass of the quantized copy that
+/// initializes the unit's activation step sizes.
 public func estimateReconstruction(spec: ModelSpec, model fullPrecision: Module, images: Int, weightBits: Int,
                                    activationBits: Int, plan: BitWidthPlan = BitWidthPlan(), config: ReconstructionConfig,
                                    from first: Int = 0) throws -> ReconstructionEstimate {
