@@ -45,7 +45,8 @@ public struct ConvShape: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// 2-D convolutions on oneDNN, with primitives and reorders cached by shape (and `NarrowConvolution`'s loops
-/// for the few-output-channel convolutions that oneDNN would pad to a whole block).
+/// for the few-output-channel convolutions that oneDNN would pad to a whole block, `WinogradConvolution`'s for
+/// 3x3 layers on AVX2 CPUs).
 ///
 /// Activations use the caller's layouts when oneDNN has a direct kernel for them; when it would fall
 /// back to its reference or im2col + gemm code (plain layouts, blocked source with plain destination,
@@ -61,6 +62,9 @@ public enum Convolution {
         if NarrowConvolution.handles(s) {
             return NarrowConvolution.forward(s, source: source, weights: weights, bias: bias, destination: destination)
         }
+        if WinogradConvolution.handles(s) {
+            return WinogradConvolution.forward(s, source: source, weights: weights, bias: bias, destination: destination)
+        }
         var args = [(DNNL_ARG_SRC, source), (DNNL_ARG_WEIGHTS, weights), (DNNL_ARG_DST, destination)]
         if let bias { args.append((DNNL_ARG_BIAS, bias)) }
         plan(s, .forward, bias: bias != nil).run(args)
@@ -71,6 +75,10 @@ public enum Convolution {
                                     diffSource: FloatBuffer) {
         if NarrowConvolution.handles(s) {
             return NarrowConvolution.backwardData(s, diffDestination: diffDestination, weights: weights, diffSource: diffSource)
+        }
+        if WinogradConvolution.handles(s) {
+            return WinogradConvolution.backwardData(s, diffDestination: diffDestination, weights: weights,
+                                                    diffSource: diffSource)
         }
         plan(s, .backwardData, bias: false).run([(DNNL_ARG_DIFF_DST, diffDestination), (DNNL_ARG_WEIGHTS, weights),
                                                  (DNNL_ARG_DIFF_SRC, diffSource)])
@@ -84,6 +92,10 @@ public enum Convolution {
             return NarrowConvolution.backwardWeights(s, source: source, diffDestination: diffDestination,
                                                      diffWeights: diffWeights, diffBias: diffBias)
         }
+        if WinogradConvolution.handles(s) {
+            return WinogradConvolution.backwardWeights(s, source: source, diffDestination: diffDestination,
+                                                       diffWeights: diffWeights, diffBias: diffBias)
+        }
         var args = [(DNNL_ARG_SRC, source), (DNNL_ARG_DIFF_DST, diffDestination), (DNNL_ARG_DIFF_WEIGHTS, diffWeights)]
         if let diffBias { args.append((DNNL_ARG_DIFF_BIAS, diffBias)) }
         plan(s, .backwardWeights, bias: diffBias != nil).run(args)
@@ -93,6 +105,7 @@ public enum Convolution {
     /// around it (for checking that fast `jit` kernels are picked).
     public static func implementation(_ s: ConvShape, _ pass: Pass) -> String {
         if NarrowConvolution.handles(s) { return "swift:narrow" }
+        if WinogradConvolution.handles(s) { return "c:winograd_2x3" }
         let plan = self.plan(s, pass, bias: false)
         let activations = plan.adapters.keys.filter { $0 != DNNL_ARG_WEIGHTS && $0 != DNNL_ARG_DIFF_WEIGHTS }
         return plan.primitive.implementation + (activations.isEmpty ? "" : "+reorders")

@@ -54,6 +54,30 @@ void ck_adam(int variant, const struct ck_adam *hyperparameters, const float *p,
 /// lacks it); every variant writes the same floats.
 void ck_bernoulli(int variant, const uint32_t *state, uint32_t threshold, float *out, long n);
 
+/// Winograd's F(2x2, 3x3) convolution at stride 1 and padding 1 on nChw8c activations (Sources/CKernels/Winograd.c).
+/// Tiles are 2x2 outputs, numbered image by image, row by row: `ck_winograd_tiles(n, h, w)` of them for `n` maps of
+/// `h x w`. Each call takes tiles `t_begin ..< t_end`, so threads can split them; `variant` as above.
+
+/// The tiles of `n` maps of `h x w`.
+long ck_winograd_tiles(long n, long h, long w);
+
+/// Transforms PyTorch's `[o, c, 3, 3]` weights into `u[16][c][o]` for `ck_winograd_forward` with `c` inputs and `o`
+/// outputs; `transposed` makes them the data gradient's instead (`u[16][o][c]`, kernels rotated by 180 degrees).
+void ck_winograd_weights(const float *weights, long o, long c, int transposed, float *u);
+
+/// `y = conv(x, weights) + bias` on the given tiles: `x` is `[n, c/8, h, w, 8]`, `y` is `[n, o/8, h, w, 8]`, `u` from
+/// `ck_winograd_weights`, `bias` `[o]` or NULL; `c` and `o` multiples of 8.
+void ck_winograd_forward(int variant, const float *x, const float *u, const float *bias, float *y, long c, long o,
+                         long h, long w, long t_begin, long t_end);
+
+/// Adds the given tiles' share of the weight gradient, in the transformed domain, to `du[16][o][c]`, and, when `db`
+/// is not NULL, their sum of `dy` to `db[o]`: `x` is `[n, c/8, h, w, 8]`, `dy` is `[n, o/8, h, w, 8]`.
+void ck_winograd_weight_gradient(int variant, const float *x, const float *dy, float *du, float *db, long c, long o,
+                                 long h, long w, long t_begin, long t_end);
+
+/// `[o, c, 3, 3]` weight gradient from the accumulated `du[16][o][c]`.
+void ck_winograd_finish_weight_gradient(const float *du, long o, long c, float *dw);
+
 /// Sets glibc's allocator to keep freed memory for reuse (Sources/CKernels/Memory.c): large blocks from the heap,
 /// not a fresh mapping each (mmap threshold 2 GB); the heap not trimmed below 2 GiB of free memory; grown by 512 MB
 /// more than asked. These are the `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_` and `MALLOC_TOP_PAD_` values that

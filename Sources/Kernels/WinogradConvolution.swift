@@ -1,0 +1,85 @@
+import CKernels
+
+/// Winograd's F(2x2, 3x3) convolution in C (Sources/CKernels/Winograd.c) for the 3x3, stride-1, padding-1 layers
+/// on CPUs where oneDNN 2.6 has no Winograd kernel (AVX2 without AVX-512, activations in `nChw8c`). oneDNN's direct
+/// kernels run those layers; these take 16 products per 2x2 output tile and pair of channels instead of 36
+/// (BENCHMARKS.md, "Winograd on AVX2"). Tiles are split between the workers; the weight gradient is summed per
+/// worker and added up at the end. The naive twin is `NaiveConvolution` (Tests/TensorsTests/WinogradTests.swift).
+public enum WinogradConvolution {
+    /// Whether `Convolution` runs `s` here: the geometry below, on an AVX2 CPU whose activations use 8-channel
+    /// blocks (on AVX-512 oneDNN's own Winograd kernels run, on `nChw16c`), for maps of 2x2 and more and at most
+    /// 256 x 256 channels. Measured on one thread against oneDNN's direct kernels, ResNet-18's layers at batch 32:
+    /// 1.5-3.5x faster from 56x56 (64 channels) down to 2x2 (256); 6.6x slower on 1x1 maps, where a tile's 16 products
+    /// exceed the direct 9, and 2-4x slower at 512 x 512 channels, whose 16 MB of transformed weights leave the cache.
+    static func handles(_ s: ConvShape) -> Bool {
+        Reorder.block == 8 && VectorMath.Variant.avx2.isSupported && supports(s)
+            && min(s.height, s.width) >= 2 && s.inChannels * s.outChannels <= 256 * 256
+    }
+
+    /// Whether these loops compute `s`: 3x3, stride 1, padding 1, ungrouped, both activations blocked, channels a
+    /// multiple of 8 (the loops' block, whatever `Reorder.block` is).
+    public static func supports(_ s: ConvShape) -> Bool {
+        s.kernelHeight == 3 && s.kernelWidth == 3 && s.strideHeight == 1 && s.strideWidth == 1
+            && s.padHeight == 1 && s.padWidth == 1 && s.groups == 1 && s.sourceBlocked && s.destinationBlocked
+            && s.inChannels % 8 == 0 && s.outChannels % 8 == 0
+    }
+
+    /// `destination = conv(source, weights) + bias`; activations in `nChw8c`, weights PyTorch's `[O, C, 3, 3]`.
+    public static func forward(_ s: ConvShape, source: FloatBuffer, weights: FloatBuffer, bias: FloatBuffer?,
+                               destination: FloatBuffer, variant: VectorMath.Variant = VectorMath.best) {
+        let u = transformed(weights, s, transposed: false)
+        run(s, channels: (s.inChannels, s.outChannels)) { tiles in
+            ck_winograd_forward(variant.rawValue, source.pointer, u.pointer, bias?.pointer, destination.pointer,
+                                s.inChannels, s.outChannels, s.height, s.width, tiles.lowerBound, tiles.upperBound)
+        }
+    }
+
+    /// `diffSource` from `diffDestination`: the forward loops with the kernels rotated and their channels swapped.
+    public static func backwardData(_ s: ConvShape, diffDestination: FloatBuffer, weights: FloatBuffer,
+                                    diffSource: FloatBuffer, variant: VectorMath.Variant = VectorMath.best) {
+        let u = transformed(weights, s, transposed: true)
+        run(s, channels: (s.outChannels, s.inChannels)) { tiles in
+            ck_winograd_forward(variant.rawValue, diffDestination.pointer, u.pointer, nil, diffSource.pointer,
+                                s.outChannels, s.inChannels, s.height, s.width, tiles.lowerBound, tiles.upperBound)
+        }
+    }
+
+    /// `diffWeights` (`[O, C, 3, 3]`) and optionally `diffBias` (`[O]`) from the source and `diffDestination`.
+    public static func backwardWeights(_ s: ConvShape, source: FloatBuffer, diffDestination: FloatBuffer,
+                                       diffWeights: FloatBuffer, diffBias: FloatBuffer?,
+                                       variant: VectorMath.Variant = VectorMath.best) {
+        let (c, o) = (s.inChannels, s.outChannels)
+        let total = ck_winograd_tiles(s.batch, s.height, s.width)
+        let workers = min(workerCount, max(1, total))
+        // One transformed gradient (16·O·C) and bias gradient (O) per worker, zeroed, summed at the end.
+        let slot = 16 * o * c + o
+        let sums = FloatBuffer(zeros: workers * slot)
+        parallelChunks(workers, costPerItem: 1 << 15) { r in
+            for k in r {
+                let du = sums.pointer + k * slot
+                ck_winograd_weight_gradient(variant.rawValue, source.pointer, diffDestination.pointer, du,
+                                            diffBias == nil ? nil : du + 16 * o * c, c, o, s.height, s.width,
+                                            total * k / workers, total * (k + 1) / workers)
+            }
+        }
+        for k in 1..<workers {
+            let from = sums.pointer + k * slot
+            for i in 0..<slot { sums.pointer[i] += from[i] }
+        }
+        ck_winograd_finish_weight_gradient(sums.pointer, o, c, diffWeights.pointer)
+        if let diffBias { diffBias.pointer.update(from: sums.pointer + 16 * o * c, count: o) }
+    }
+
+    /// The weights in the transformed domain, `[16, C, O]` (or `[16, O, C]` rotated, for the data gradient).
+    private static func transformed(_ weights: FloatBuffer, _ s: ConvShape, transposed: Bool) -> FloatBuffer {
+        let u = FloatBuffer(capacity: 16 * s.inChannels * s.outChannels)
+        ck_winograd_weights(weights.pointer, s.outChannels, s.inChannels, transposed ? 1 : 0, u.pointer)
+        return u
+    }
+
+    /// Runs `body` over all tiles of `s`, split between the workers.
+    private static func run(_ s: ConvShape, channels: (Int, Int), _ body: (Range<Int>) -> Void) {
+        let total = ck_winograd_tiles(s.batch, s.height, s.width)
+        parallelChunks(total, costPerItem: 16 * channels.0 * channels.1, body)
+    }
+}
