@@ -279,23 +279,37 @@ __attribute__((target("avx2,fma"))) static void weight_gradient_avx2(const float
 
 long ck_winograd_tiles(long n, long h, long w) { return n * ((h + 1) / 2) * ((w + 1) / 2); }
 
-void ck_winograd_weights(const float *weights, long o, long c, int transposed, float *u) {
+/// G g G^T for 8 kernels at once, lane l the 3x3 kernel at `k[l]` (rotated by 180 degrees when `rotated`).
+INLINE void transform_kernels(const float *const k[8], int rotated, v8 u[16]) {
+    float lanes[9][8];
+    for (int l = 0; l < 8; l++)
+        for (int i = 0; i < 9; i++) lanes[i][l] = k[l][rotated ? 8 - i : i];
+    v8 g[9], r[12], half = splat(0.5f);
+    for (int i = 0; i < 9; i++) g[i] = load(lanes[i]);
+    for (int j = 0; j < 3; j++) {  // G g: 4 rows of 3
+        r[j] = g[j], r[3 + j] = half * (g[j] + g[3 + j] + g[6 + j]);
+        r[6 + j] = half * (g[j] - g[3 + j] + g[6 + j]), r[9 + j] = g[6 + j];
+    }
+    for (int i = 0; i < 4; i++) {  // (G g) G^T
+        const v8 *q = r + 3 * i;
+        u[4 * i] = q[0], u[4 * i + 1] = half * (q[0] + q[1] + q[2]);
+        u[4 * i + 2] = half * (q[0] - q[1] + q[2]), u[4 * i + 3] = q[2];
+    }
+}
+
+void ck_winograd_weights(const float *weights, long o, long c, int transposed, long o_begin, long o_end, float *u) {
     long ui = transposed ? o : c, uo = transposed ? c : o;  // the transform's input and output channels
-    for (long a = 0; a < o; a++) {
-        for (long b = 0; b < c; b++) {
-            const float *k = weights + (a * c + b) * 9;
-            float g[9];  // the kernel as applied; rotated by 180 degrees for the data gradient
-            for (int i = 0; i < 9; i++) g[i] = transposed ? k[8 - i] : k[i];
-            float r[12];  // G g: 4 rows of 3
-            for (int j = 0; j < 3; j++) {
-                r[j] = g[j], r[3 + j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-                r[6 + j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]), r[9 + j] = g[6 + j];
-            }
-            long from = transposed ? a : b, to = transposed ? b : a;
-            for (int i = 0; i < 4; i++) {
-                const float *q = r + 3 * i;
-                float row[4] = {q[0], 0.5f * (q[0] + q[1] + q[2]), 0.5f * (q[0] - q[1] + q[2]), q[2]};
-                for (int j = 0; j < 4; j++) u[((4 * i + j) * ui + from) * uo + to] = row[j];
+    // 8 x 8 kernels at a time, 8 side by side in the lanes, along u's rows (its last index).
+    for (long a0 = o_begin; a0 < o_end; a0 += 8) {
+        for (long b0 = 0; b0 < c; b0 += 8) {
+            for (int row = 0; row < 8; row++) {
+                const float *k[8];
+                for (int l = 0; l < 8; l++)
+                    k[l] = weights + (transposed ? (a0 + row) * c + b0 + l : (a0 + l) * c + b0 + row) * 9;
+                long from = transposed ? a0 + row : b0 + row, to = transposed ? b0 : a0;
+                v8 t[16];
+                transform_kernels(k, transposed, t);
+                for (int p = 0; p < 16; p++) store(u + (p * ui + from) * uo + to, t[p]);
             }
         }
     }

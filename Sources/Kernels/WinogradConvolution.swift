@@ -7,13 +7,15 @@ import CKernels
 /// worker and added up at the end. The naive twin is `NaiveConvolution` (Tests/TensorsTests/WinogradTests.swift).
 public enum WinogradConvolution {
     /// Whether `Convolution` runs `s` here: the geometry below, on an AVX2 CPU whose activations use 8-channel
-    /// blocks (on AVX-512 oneDNN's own Winograd kernels run, on `nChw16c`), for maps of 2x2 and more and at most
-    /// 256 x 256 channels. Measured on one thread against oneDNN's direct kernels, ResNet-18's layers at batch 32:
-    /// 1.5-3.5x faster from 56x56 (64 channels) down to 2x2 (256); 6.6x slower on 1x1 maps, where a tile's 16 products
-    /// exceed the direct 9, and 2-4x slower at 512 x 512 channels, whose 16 MB of transformed weights leave the cache.
+    /// blocks (on AVX-512 oneDNN's own Winograd kernels run, on `nChw16c`), for maps of 2x2 and more, at most 256 x 256
+    /// channels and at least 512 output pixels a call (batch x height x width). Measured against oneDNN's direct
+    /// kernels (BENCHMARKS.md, "Winograd on AVX2"): 1.4-2.4x faster on ResNet-18's layers at 224x224 and 2x2-7x7 maps
+    /// at batch 32 (one thread); slower on 1x1 maps, where a tile's 16 products exceed the direct 9, at 512 x 512
+    /// channels, whose 16 MB of transformed weights leave the cache, and at GENIE-M's mini-batch of 8 on 2x2 and 4x4
+    /// maps (32 and 128 pixels a call), where transforming the weights at every call costs more than it saves.
     static func handles(_ s: ConvShape) -> Bool {
-        Reorder.block == 8 && VectorMath.Variant.avx2.isSupported && supports(s)
-            && min(s.height, s.width) >= 2 && s.inChannels * s.outChannels <= 256 * 256
+        Reorder.block == 8 && VectorMath.Variant.avx2.isSupported && supports(s) && min(s.height, s.width) >= 2
+            && s.inChannels * s.outChannels <= 256 * 256 && s.batch * s.outHeight * s.outWidth >= 512
     }
 
     /// Whether these loops compute `s`: 3x3, stride 1, padding 1, ungrouped, both activations blocked, channels a
@@ -73,7 +75,10 @@ public enum WinogradConvolution {
     /// The weights in the transformed domain, `[16, C, O]` (or `[16, O, C]` rotated, for the data gradient).
     private static func transformed(_ weights: FloatBuffer, _ s: ConvShape, transposed: Bool) -> FloatBuffer {
         let u = FloatBuffer(capacity: 16 * s.inChannels * s.outChannels)
-        ck_winograd_weights(weights.pointer, s.outChannels, s.inChannels, transposed ? 1 : 0, u.pointer)
+        parallelChunks(s.outChannels / 8, costPerItem: 512 * s.inChannels) { r in  // 8 output channels at a time
+            ck_winograd_weights(weights.pointer, s.outChannels, s.inChannels, transposed ? 1 : 0, 8 * r.lowerBound,
+                                8 * r.upperBound, u.pointer)
+        }
         return u
     }
 

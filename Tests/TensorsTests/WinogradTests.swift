@@ -49,21 +49,22 @@ import Tensors
     }
 
     /// On an AVX2 CPU with 8-channel blocks, `Convolution` sends 3x3 stride-1 layers here, but not 1x1 maps, 512 x 512
-    /// channels, a stride of 2 or plain activations; elsewhere never.
+    /// channels, fewer than 512 output pixels a call, a stride of 2 or plain activations; elsewhere never.
     @Test func convolutionRunsWinogradOnlyWhereItIsFaster() {
         let avx2 = Reorder.block == 8 && VectorMath.Variant.avx2.isSupported
-        let shape = { (c: Int, side: Int, stride: Int, blocked: Bool) in
-            ConvShape(batch: 2, inChannels: c, height: side, width: side, outChannels: c, kernelHeight: 3,
+        let shape = { (batch: Int, c: Int, side: Int, stride: Int, blocked: Bool) in
+            ConvShape(batch: batch, inChannels: c, height: side, width: side, outChannels: c, kernelHeight: 3,
                       kernelWidth: 3, strideHeight: stride, strideWidth: stride, padHeight: 1, padWidth: 1,
                       sourceBlocked: blocked, destinationBlocked: blocked)
         }
         let winograd = "c:winograd_2x3"
-        #expect((Convolution.implementation(shape(16, 28, 1, true), .forward) == winograd) == avx2)
-        #expect((Convolution.implementation(shape(256, 2, 1, true), .backwardWeights) == winograd) == avx2)
-        #expect(Convolution.implementation(shape(64, 1, 1, true), .forward) != winograd)
-        #expect(Convolution.implementation(shape(512, 7, 1, true), .forward) != winograd)
-        #expect(Convolution.implementation(shape(16, 28, 2, true), .forward) != winograd)
-        #expect(Convolution.implementation(shape(16, 28, 1, false), .forward) != winograd)
+        #expect((Convolution.implementation(shape(2, 16, 28, 1, true), .forward) == winograd) == avx2)
+        #expect((Convolution.implementation(shape(128, 256, 2, 1, true), .backwardWeights) == winograd) == avx2)
+        #expect(Convolution.implementation(shape(8, 256, 2, 1, true), .forward) != winograd)
+        #expect(Convolution.implementation(shape(512, 64, 1, 1, true), .forward) != winograd)
+        #expect(Convolution.implementation(shape(32, 512, 7, 1, true), .forward) != winograd)
+        #expect(Convolution.implementation(shape(2, 16, 28, 2, true), .forward) != winograd)
+        #expect(Convolution.implementation(shape(2, 16, 28, 1, false), .forward) != winograd)
     }
 }
 

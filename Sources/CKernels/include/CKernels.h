@@ -61,9 +61,10 @@ void ck_bernoulli(int variant, const uint32_t *state, uint32_t threshold, float 
 /// The tiles of `n` maps of `h x w`.
 long ck_winograd_tiles(long n, long h, long w);
 
-/// Transforms PyTorch's `[o, c, 3, 3]` weights into `u[16][c][o]` for `ck_winograd_forward` with `c` inputs and `o`
-/// outputs; `transposed` makes them the data gradient's instead (`u[16][o][c]`, kernels rotated by 180 degrees).
-void ck_winograd_weights(const float *weights, long o, long c, int transposed, float *u);
+/// Transforms PyTorch's `[o, c, 3, 3]` weights, output channels `o_begin ..< o_end` (multiples of 8, as `c` is), into
+/// `u[16][c][o]` for `ck_winograd_forward` with `c` inputs and `o` outputs; `transposed` makes them the data
+/// gradient's instead (`u[16][o][c]`, kernels rotated by 180 degrees).
+void ck_winograd_weights(const float *weights, long o, long c, int transposed, long o_begin, long o_end, float *u);
 
 /// `y = conv(x, weights) + bias` on the given tiles: `x` is `[n, c/8, h, w, 8]`, `y` is `[n, o/8, h, w, 8]`, `u` from
 /// `ck_winograd_weights`, `bias` `[o]` or NULL; `c` and `o` multiples of 8.
