@@ -6,13 +6,14 @@ import CKernels
 /// (BENCHMARKS.md, "Winograd on AVX2"). Tiles are split between the workers; the weight gradient is summed per
 /// worker and added up at the end. The naive twin is `NaiveConvolution` (Tests/TensorsTests/WinogradTests.swift).
 public enum WinogradConvolution {
-    /// Whether `Convolution` runs `s` here: the geometry below, on an AVX2 CPU whose activations use 8-channel
-    /// blocks (on AVX-512 oneDNN's own Winograd kernels run, on `nChw16c`), for maps of 2x2 and more, at most 256 x 256
+    /// Whether `Convolution` runs `s` here: the geometry below, on an AVX2 CPU whose activations use 8-channel blocks
+    /// (on AVX-512 oneDNN's own Winograd kernels run, on `nChw16c`), for maps of 2x2 and more, at most 256 x 256
     /// channels and at least 512 output pixels a call (batch x height x width). Measured against oneDNN's direct
-    /// kernels (BENCHMARKS.md, "Winograd on AVX2"): 1.4-2.4x faster on ResNet-18's layers at 224x224 and 2x2-7x7 maps
-    /// at batch 32 (one thread); slower on 1x1 maps, where a tile's 16 products exceed the direct 9, at 512 x 512
-    /// channels, whose 16 MB of transformed weights leave the cache, and at GENIE-M's mini-batch of 8 on 2x2 and 4x4
-    /// maps (32 and 128 pixels a call), where transforming the weights at every call costs more than it saves.
+    /// kernels (BENCHMARKS.md, "Winograd on AVX2"): 1.4-2.4x faster on ResNet-18's layers at 224x224 (batch 32, one
+    /// thread), ResNet-20's training step by 16% (median); slower on 1x1 maps, where a tile's 16 products exceed the
+    /// direct 9, at 512 x 512 channels, whose 16 MB of transformed weights leave the cache, and at GENIE-M's mini-batch
+    /// of 8 on 2x2 and 4x4 maps (32 and 128 pixels a call), where transforming the weights at every call costs more
+    /// than it saves.
     static func handles(_ s: ConvShape) -> Bool {
         Reorder.block == 8 && VectorMath.Variant.avx2.isSupported && supports(s) && min(s.height, s.width) >= 2
             && s.inChannels * s.outChannels <= 256 * 256 && s.batch * s.outHeight * s.outWidth >= 512
