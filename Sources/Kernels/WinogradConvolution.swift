@@ -52,25 +52,20 @@ public enum WinogradConvolution {
                                        diffWeights: FloatBuffer, diffBias: FloatBuffer?,
                                        variant: VectorMath.Variant = VectorMath.best) {
         let (c, o) = (s.inChannels, s.outChannels)
-        let total = ck_winograd_tiles(s.batch, s.height, s.width)
-        let workers = min(workerCount, max(1, total))
-        // One transformed gradient (16·O·C) and bias gradient (O) per worker, zeroed, summed at the end.
+        let total = tiles(s)
+        let parts = min(workerCount, max(1, total))
+        // One transformed gradient (16·O·C) and bias gradient (O) per worker, zeroed; the finish sums them.
         let slot = 16 * o * c + o
-        let sums = FloatBuffer(zeros: workers * slot)
-        parallelChunks(workers, costPerItem: 1 << 15) { r in
+        let sums = FloatBuffer(zeros: parts * slot)
+        parallelChunks(parts, costPerItem: 1 << 15) { r in
             for k in r {
                 let du = sums.pointer + k * slot
                 ck_winograd_weight_gradient(variant.rawValue, source.pointer, diffDestination.pointer, du,
                                             diffBias == nil ? nil : du + 16 * o * c, c, o, s.height, s.width,
-                                            total * k / workers, total * (k + 1) / workers)
+                                            total * k / parts, total * (k + 1) / parts)
             }
         }
-        for k in 1..<workers {
-            let from = sums.pointer + k * slot
-            for i in 0..<slot { sums.pointer[i] += from[i] }
-        }
-        ck_winograd_finish_weight_gradient(sums.pointer, o, c, diffWeights.pointer)
-        if let diffBias { diffBias.pointer.update(from: sums.pointer + 16 * o * c, count: o) }
+        ck_winograd_finish_weight_gradient(sums.pointer, parts, o, c, diffWeights.pointer, diffBias?.pointer)
     }
 
     /// The weights in the transformed domain, `[16, C, O]` (or `[16, O, C]` rotated, for the data gradient).
@@ -85,7 +80,9 @@ public enum WinogradConvolution {
 
     /// Runs `body` over all tiles of `s`, split between the workers.
     private static func run(_ s: ConvShape, channels: (Int, Int), _ body: (Range<Int>) -> Void) {
-        let total = ck_winograd_tiles(s.batch, s.height, s.width)
-        parallelChunks(total, costPerItem: 16 * channels.0 * channels.1, body)
+        parallelChunks(tiles(s), costPerItem: 16 * channels.0 * channels.1, body)
     }
+
+    /// The number of 2x2 output tiles of `s`.
+    private static func tiles(_ s: ConvShape) -> Int { ck_winograd_tiles(s.batch, s.height, s.width) }
 }

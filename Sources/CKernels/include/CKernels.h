@@ -76,8 +76,9 @@ void ck_winograd_forward(int variant, const float *x, const float *u, const floa
 void ck_winograd_weight_gradient(int variant, const float *x, const float *dy, float *du, float *db, long c, long o,
                                  long h, long w, long t_begin, long t_end);
 
-/// `[o, c, 3, 3]` weight gradient from the accumulated `du[16][o][c]`.
-void ck_winograd_finish_weight_gradient(const float *du, long o, long c, float *dw);
+/// `[o, c, 3, 3]` weight gradient from `parts` accumulated `du[16][o][c]`, each followed by its `db[o]`, summed;
+/// the sum of the `db` parts into `db` unless it is NULL.
+void ck_winograd_finish_weight_gradient(const float *du, long parts, long o, long c, float *dw, float *db);
 
 /// Sets glibc's allocator to keep freed memory for reuse (Sources/CKernels/Memory.c): large blocks from the heap,
 /// not a fresh mapping each (mmap threshold 2 GB); the heap not trimmed below 2 GiB of free memory; grown by 512 MB
