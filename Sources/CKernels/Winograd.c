@@ -30,7 +30,7 @@ INLINE struct tiling make_tiling(long c, long o, long h, long w) {
     struct tiling t = {c, o, h, w, (h + 1) / 2, (w + 1) / 2, 0, 0};
     t.per_image = t.rows * t.cols;
     // Tiles per block: the block's transformed inputs and outputs (16 floats per tile and channel) within 192 KB,
-    // a multiple of 6 (the product's row block), at most 24 (at 16 channels, 96 tiles took 15-30% longer).
+    // a multiple of 6 (the product's row block), at most 24 (at 16 channels, 96 tiles took 10-25% longer).
     long b = 192 * 1024 / (16 * 4 * (c + o));
     b = b < 6 ? 6 : b > 24 ? 24 : b;
     t.block = b / 6 * 6;
@@ -67,8 +67,8 @@ INLINE void advance(const struct tiling *g, struct tile *p) {
 }
 
 /// Prefetches, for writing when `write`, the two rows `first` and `first + 1` below tile `at`'s top at its columns:
-/// those the next row of tiles touches first, a row of tiles ahead. Without it the maps, which stream from L3, stall
-/// the transforms (at 16 channels, 25-30% of a call's time).
+/// those the next row of tiles touches first, a row of tiles ahead. Without it the maps, which stream from L3, stalled
+/// the transforms: at 16 channels they took 3-4 times their time in cache (BENCHMARKS.md, "The maps from L3").
 INLINE void prefetch_rows(const float *plane, struct tile at, long first, long h, long w, int write) {
     if (at.y + first + 1 >= h) return;
     const float *row = plane + ((at.y + first) * w + at.x) * 8;
