@@ -105,7 +105,7 @@ public enum Convolution {
     /// around it (for checking that fast `jit` kernels are picked).
     public static func implementation(_ s: ConvShape, _ pass: Pass) -> String {
         if NarrowConvolution.handles(s) { return "swift:narrow" }
-        if WinogradConvolution.handles(s) { return "c:winograd_2x3" }
+        if WinogradConvolution.handles(s) { return "c:winograd_\(WinogradConvolution.tileSide(s))x3" }
         let plan = self.plan(s, pass, bias: false)
         let activations = plan.adapters.keys.filter { $0 != DNNL_ARG_WEIGHTS && $0 != DNNL_ARG_DIFF_WEIGHTS }
         return plan.primitive.implementation + (activations.isEmpty ? "" : "+reorders")

@@ -165,7 +165,7 @@ struct ConvCase: CustomStringConvertible, Sendable {
             let s = cc.shape(sourceBlocked: cc.c % channelBlock == 0, destinationBlocked: true)
             for pass in [Convolution.Pass.forward, .backwardData, .backwardWeights] {
                 let impl = Convolution.implementation(s, pass)
-                #expect(impl.hasPrefix("jit") || impl == "c:winograd_2x3", "\(pass) \(s) uses \(impl)")
+                #expect(impl.hasPrefix("jit") || impl.hasPrefix("c:winograd_"), "\(pass) \(s) uses \(impl)")
             }
         }
     }

@@ -32,24 +32,29 @@ import Tensors
         let xb = FloatBuffer(blocked8(x, cc.n, cc.c, cc.h * cc.w)), gb = FloatBuffer(blocked8(g, cc.n, cc.o, cc.h * cc.w))
         let (wb, bb) = (FloatBuffer(w), FloatBuffer(b))
         for variant in VectorMath.Variant.allCases where variant.isSupported {
+          for m: Int32 in [2, 4] {
             let out = FloatBuffer(capacity: g.count), dx = FloatBuffer(capacity: x.count)
             let dw = FloatBuffer(capacity: w.count), db = FloatBuffer(capacity: b.count)
-            WinogradConvolution.forward(blocked, source: xb, weights: wb, bias: bb, destination: out, variant: variant)
-            WinogradConvolution.backwardData(blocked, diffDestination: gb, weights: wb, diffSource: dx, variant: variant)
+            WinogradConvolution.forward(blocked, source: xb, weights: wb, bias: bb, destination: out, tile: m,
+                                        variant: variant)
+            WinogradConvolution.backwardData(blocked, diffDestination: gb, weights: wb, diffSource: dx, tile: m,
+                                             variant: variant)
             WinogradConvolution.backwardWeights(blocked, source: xb, diffDestination: gb, diffWeights: dw, diffBias: db,
-                                                variant: variant)
-            let context = "\(variant) \(blocked)"
+                                                tile: m, variant: variant)
+            let context = "F(\(m)x\(m)) \(variant) \(blocked)"
             let outPlain = plain8(out.scalars(count: g.count), cc.n, cc.o, cc.h * cc.w)
             let dxPlain = plain8(dx.scalars(count: x.count), cc.n, cc.c, cc.h * cc.w)
             #expect(relativeError(outPlain, expectedOut) < 2e-5, "forward \(context)")
             #expect(relativeError(dxPlain, expectedDx) < 2e-5, "backward data \(context)")
             #expect(relativeError(dw.scalars(count: w.count), expectedDw.weights) < 2e-5, "backward weights \(context)")
             #expect(relativeError(db.scalars(count: b.count), expectedDw.bias) < 2e-5, "backward bias \(context)")
+          }
         }
     }
 
     /// On an AVX2 CPU with 8-channel blocks, `Convolution` sends 3x3 stride-1 layers here, but not 1x1 maps, 512 x 512
-    /// channels, fewer than 512 output pixels a call, a stride of 2 or plain activations; elsewhere never.
+    /// channels, fewer than 512 output pixels a call, a stride of 2 or plain activations; elsewhere never. They run in
+    /// 4x4 tiles, but in 2x2 tiles on 2x2 maps and beyond 128 x 128 channels.
     @Test func convolutionRunsWinogradOnlyWhereItIsFaster() {
         let avx2 = Reorder.block == 8 && VectorMath.Variant.avx2.isSupported
         let shape = { (batch: Int, c: Int, side: Int, stride: Int, blocked: Bool) in
@@ -57,14 +62,16 @@ import Tensors
                       kernelWidth: 3, strideHeight: stride, strideWidth: stride, padHeight: 1, padWidth: 1,
                       sourceBlocked: blocked, destinationBlocked: blocked)
         }
-        let winograd = "c:winograd_2x3"
-        #expect((Convolution.implementation(shape(2, 16, 28, 1, true), .forward) == winograd) == avx2)
-        #expect((Convolution.implementation(shape(128, 256, 2, 1, true), .backwardWeights) == winograd) == avx2)
-        #expect(Convolution.implementation(shape(8, 256, 2, 1, true), .forward) != winograd)
-        #expect(Convolution.implementation(shape(512, 64, 1, 1, true), .forward) != winograd)
-        #expect(Convolution.implementation(shape(32, 512, 7, 1, true), .forward) != winograd)
-        #expect(Convolution.implementation(shape(2, 16, 28, 2, true), .forward) != winograd)
-        #expect(Convolution.implementation(shape(2, 16, 28, 1, false), .forward) != winograd)
+        let (large, small) = ("c:winograd_4x3", "c:winograd_2x3")
+        #expect((Convolution.implementation(shape(2, 16, 28, 1, true), .forward) == large) == avx2)
+        #expect((Convolution.implementation(shape(128, 128, 3, 1, true), .forward) == large) == avx2)
+        #expect((Convolution.implementation(shape(128, 128, 2, 1, true), .forward) == small) == avx2)
+        #expect((Convolution.implementation(shape(32, 256, 14, 1, true), .forward) == small) == avx2)
+        #expect((Convolution.implementation(shape(128, 256, 2, 1, true), .backwardWeights) == small) == avx2)
+        for (batch, c, side, stride, blocked) in [(8, 256, 2, 1, true), (512, 64, 1, 1, true), (32, 512, 7, 1, true),
+                                                  (2, 16, 28, 2, true), (2, 16, 28, 1, false)] {
+            #expect(!Convolution.implementation(shape(batch, c, side, stride, blocked), .forward).hasPrefix("c:winograd"))
+        }
     }
 }
 

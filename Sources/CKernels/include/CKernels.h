@@ -54,31 +54,33 @@ void ck_adam(int variant, const struct ck_adam *hyperparameters, const float *p,
 /// lacks it); every variant writes the same floats.
 void ck_bernoulli(int variant, const uint32_t *state, uint32_t threshold, float *out, long n);
 
-/// Winograd's F(2x2, 3x3) convolution at stride 1 and padding 1 on nChw8c activations (Sources/CKernels/Winograd.c).
-/// Tiles are 2x2 outputs, numbered image by image, row by row: `ck_winograd_tiles(n, h, w)` of them for `n` maps of
-/// `h x w`. Each call takes tiles `t_begin ..< t_end`, so threads can split them; `variant` as above.
+/// Winograd's F(m x m, 3x3) convolutions, m = 2 or 4, at stride 1 and padding 1 on nChw8c activations
+/// (Sources/CKernels/Winograd.c). Tiles are m x m outputs, numbered image by image, row by row:
+/// `ck_winograd_tiles(m, n, h, w)` of them for `n` maps of `h x w`; each takes `(m+2)^2` transformed values (`P`
+/// below). Each call takes tiles `t_begin ..< t_end`, so threads can split them; `variant` as above.
 
-/// The tiles of `n` maps of `h x w`.
-long ck_winograd_tiles(long n, long h, long w);
+/// The m x m tiles of `n` maps of `h x w`.
+long ck_winograd_tiles(int m, long n, long h, long w);
 
 /// Transforms PyTorch's `[o, c, 3, 3]` weights, output channels `o_begin ..< o_end` (multiples of 8, as `c` is), into
-/// `u[16][c][o]` for `ck_winograd_forward` with `c` inputs and `o` outputs; `transposed` makes them the data
-/// gradient's instead (`u[16][o][c]`, kernels rotated by 180 degrees).
-void ck_winograd_weights(const float *weights, long o, long c, int transposed, long o_begin, long o_end, float *u);
+/// `u[P][c][o]` for `ck_winograd_forward` with `c` inputs and `o` outputs; `transposed` makes them the data
+/// gradient's instead (`u[P][o][c]`, kernels rotated by 180 degrees).
+void ck_winograd_weights(int m, const float *weights, long o, long c, int transposed, long o_begin, long o_end,
+                         float *u);
 
 /// `y = conv(x, weights) + bias` on the given tiles: `x` is `[n, c/8, h, w, 8]`, `y` is `[n, o/8, h, w, 8]`, `u` from
 /// `ck_winograd_weights`, `bias` `[o]` or NULL; `c` and `o` multiples of 8.
-void ck_winograd_forward(int variant, const float *x, const float *u, const float *bias, float *y, long c, long o,
-                         long h, long w, long t_begin, long t_end);
+void ck_winograd_forward(int variant, int m, const float *x, const float *u, const float *bias, float *y, long c,
+                         long o, long h, long w, long t_begin, long t_end);
 
-/// Adds the given tiles' share of the weight gradient, in the transformed domain, to `du[16][o][c]`, and, when `db`
+/// Adds the given tiles' share of the weight gradient, in the transformed domain, to `du[P][o][c]`, and, when `db`
 /// is not NULL, their sum of `dy` to `db[o]`: `x` is `[n, c/8, h, w, 8]`, `dy` is `[n, o/8, h, w, 8]`.
-void ck_winograd_weight_gradient(int variant, const float *x, const float *dy, float *du, float *db, long c, long o,
-                                 long h, long w, long t_begin, long t_end);
+void ck_winograd_weight_gradient(int variant, int m, const float *x, const float *dy, float *du, float *db, long c,
+                                 long o, long h, long w, long t_begin, long t_end);
 
-/// `[o, c, 3, 3]` weight gradient from `parts` accumulated `du[16][o][c]`, each followed by its `db[o]`, summed;
+/// `[o, c, 3, 3]` weight gradient from `parts` accumulated `du[P][o][c]`, each followed by its `db[o]`, summed;
 /// the sum of the `db` parts into `db` unless it is NULL.
-void ck_winograd_finish_weight_gradient(const float *du, long parts, long o, long c, float *dw, float *db);
+void ck_winograd_finish_weight_gradient(int m, const float *du, long parts, long o, long c, float *dw, float *db);
 
 /// Sets glibc's allocator to keep freed memory for reuse (Sources/CKernels/Memory.c): large blocks from the heap,
 /// not a fresh mapping each (mmap threshold 2 GB); the heap not trimmed below 2 GiB of free memory; grown by 512 MB
