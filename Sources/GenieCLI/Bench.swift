@@ -14,7 +14,7 @@ struct Bench: ParsableCommand {
         case forward, distill, train, reconstruct, conv, loader
     }
 
-    @Option(help: "forward, distill, train, reconstruct, conv (GFLOP/s of the 16-channel conv layer and of sgemm), or loader (--data).")
+    @Option(help: "forward, distill, train, reconstruct, conv (GFLOP/s of a 3x3 conv layer, --channels in and out on --image-size maps, and of sgemm), or loader (--data).")
     var workload: Workload
     @Option(help: "loader: the image folder read (RGB, ImageNet's mean and std), compare with scripts/bench_loader.sh, which runs torchvision's loader beside it.") var data: String?
     @OptionGroup var preprocessing: PreprocessingOptions
@@ -24,6 +24,7 @@ struct Bench: ParsableCommand {
     @Option(name: [.customLong("classes"), .customLong("num-classes")], help: "Number of classes.") var classes = 10
     @Option(name: [.customLong("batch-size"), .customLong("batch")], help: "Images per batch (default 128; 32 for reconstruct, 64 for loader; --batch is the old name).")
     var batchSize: Int?
+    @Option(help: "conv: channels in and out of the layer.") var channels = 16
     @Option(help: "Timed iterations (after the warm-up ones).") var iterations = 10
     @Option(help: "Untimed warm-up iterations first.") var warmup = 3
     @Flag(help: "Print one JSON object.") var json = false
@@ -43,7 +44,7 @@ struct Bench: ParsableCommand {
     /// The `--json` record of the convolution: GFLOP/s of each pass and its share of sgemm's.
     struct ConvolutionRecord: Encodable {
         var workload = "conv"
-        var batch: Int, iterations: Int, peakGflops: Double
+        var batch: Int, channels: Int, imageSize: Int, iterations: Int, peakGflops: Double
         var forwardGflops: Double, backwardDataGflops: Double, backwardWeightsGflops: Double
         var forwardPercentOfPeak: Double, backwardDataPercentOfPeak: Double, backwardWeightsPercentOfPeak: Double
     }
@@ -52,6 +53,10 @@ struct Bench: ParsableCommand {
         guard iterations >= 1 else { throw ValidationError("--iterations must be positive") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative, got \(warmup)") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if workload == .conv {
+            guard channels >= 1 else { throw ValidationError("--channels must be at least 1, got \(channels)") }
+            guard imageSize >= 1 else { throw ValidationError("--image-size must be at least 1, got \(imageSize)") }
+        }
     }
 
     func run() throws {
@@ -102,16 +107,18 @@ struct Bench: ParsableCommand {
 
     func runConvolution() throws {
         let batch = batchSize ?? 128
-        let r = benchmarkConvolution(batch: batch, iterations: iterations)
+        let r = benchmarkConvolution(batch: batch, channels: channels, side: imageSize, iterations: iterations)
         let passes = [("forward", r.forward), ("backward_data", r.backwardData), ("backward_weights", r.backwardWeights)]
         if json {
-            try printJSON(ConvolutionRecord(batch: batch, iterations: iterations, peakGflops: r.peak, forwardGflops: r.forward,
+            try printJSON(ConvolutionRecord(batch: batch, channels: channels, imageSize: imageSize, iterations: iterations,
+                                            peakGflops: r.peak, forwardGflops: r.forward,
                                             backwardDataGflops: r.backwardData, backwardWeightsGflops: r.backwardWeights,
                                             forwardPercentOfPeak: 100 * r.forward / r.peak,
                                             backwardDataPercentOfPeak: 100 * r.backwardData / r.peak,
                                             backwardWeightsPercentOfPeak: 100 * r.backwardWeights / r.peak))
         } else {
-            print(String(format: "conv 16->16 3x3 on [%d,16,28,28], blocked; peak (sgemm 2048) %.1f GFLOP/s", batch, r.peak))
+            print(String(format: "conv %d->%d 3x3 on [%d,%d,%d,%d], blocked (%@); peak (sgemm 2048) %.1f GFLOP/s", channels,
+                         channels, batch, channels, imageSize, imageSize, r.implementation, r.peak))
             for (name, gflops) in passes {
                 print("  " + name.padding(toLength: 17, withPad: " ", startingAt: 0)
                       + String(format: "%6.1f GFLOP/s  %5.1f%% of peak", gflops, 100 * gflops / r.peak))

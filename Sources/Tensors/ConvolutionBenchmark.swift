@@ -1,18 +1,21 @@
 import Foundation
 import Kernels
 
-/// Speed of the 16-channel 28x28 convolution as training runs it (3x3, pad 1, 16 -> 16, blocked
-/// activations), per pass, next to the machine's FP32 peak.
+/// Speed of a 3x3, padding-1 convolution as training runs it (C -> C channels, blocked activations; ResNet-20's
+/// first stage is 16 channels on 28x28 maps), per pass, next to the machine's FP32 peak.
 public struct ConvBenchResult: Sendable {
     /// GFLOP/s (2 N O C H W 9 / median time) of forward, backward-data and backward-weights.
     public var forward, backwardData, backwardWeights: Double
     /// GFLOP/s of sgemm (oneDNN's) on square matrices of 2048: the measured peak both cores reach.
     public var peak: Double
+    /// The forward pass's kernels (`Convolution.implementation`).
+    public var implementation: String
 }
 
-/// Times each pass of the 16-channel conv layer and an sgemm, medians over `iterations` after warm-up.
-public func benchmarkConvolution(batch: Int, iterations: Int) -> ConvBenchResult {
-    let s = ConvShape(batch: batch, inChannels: 16, height: 28, width: 28, outChannels: 16, kernelHeight: 3,
+/// Times each pass of the `channels`-channel conv layer on `side x side` maps and an sgemm, medians over `iterations`
+/// after warm-up.
+public func benchmarkConvolution(batch: Int, channels: Int = 16, side: Int = 28, iterations: Int) -> ConvBenchResult {
+    let s = ConvShape(batch: batch, inChannels: channels, height: side, width: side, outChannels: channels, kernelHeight: 3,
                       kernelWidth: 3, padHeight: 1, padWidth: 1, sourceBlocked: true, destinationBlocked: true)
     var rng = SeededGenerator(seed: 7)
     let (x, w, g) = (Tensor.randomNormal([s.sourceCount], using: &rng), Tensor.randomNormal([s.weightCount], using: &rng),
@@ -31,7 +34,8 @@ public func benchmarkConvolution(batch: Int, iterations: Int) -> ConvBenchResult
         Gemm.sgemm(transposeA: false, transposeB: false, m: n, n: n, k: n, a.buffer, b.buffer, c)
     }
     return ConvBenchResult(forward: convFlop / forward / 1e9, backwardData: convFlop / data / 1e9,
-                           backwardWeights: convFlop / weights / 1e9, peak: 2 * pow(Double(n), 3) / gemm / 1e9)
+                           backwardWeights: convFlop / weights / 1e9, peak: 2 * pow(Double(n), 3) / gemm / 1e9,
+                           implementation: Convolution.implementation(s, .forward))
 }
 
 /// The median (the upper middle for an even count) wall time of `iterations` calls of `body`, after 3 untimed ones.

@@ -18,6 +18,9 @@ let benchBadInputs = [
     BadInput("bench --classes 0", says: ["--num-classes must be in 1...100000, got 0"]) { _ in
         ["bench", "--workload", "forward", "--classes", "0"]
     },
+    BadInput("bench conv --channels 0", status: 64, says: ["--channels must be at least 1, got 0"]) { _ in
+        ["bench", "--workload", "conv", "--channels", "0"]
+    },
     BadInput("bench --warmup -1", status: 64, says: ["--warmup must not be negative, got -1"]) { _ in
         ["bench", "--workload", "forward", "--warmup=-1"]
     },
@@ -35,5 +38,16 @@ let benchBadInputs = [
         #expect(record?["arch"] as? String == "mobilenet_v2", "\(result)")
         #expect(record?["image_size"] as? Int == 16 && record?["in_channels"] as? Int == 3, "\(result)")
         #expect(record?["classes"] as? Int == 5 && record?["batch"] as? Int == 2, "\(result)")
+    }
+
+    @Test func convFlagsAreRecordedInTheJSONRecord() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try genie(["bench", "--workload", "conv", "--channels", "8", "--image-size", "6", "--batch-size", "2",
+                                "--iterations", "1", "--json"], in: folder)
+        #expect(result.status == 0, "\(result)")
+        let record = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(record?["channels"] as? Int == 8 && record?["image_size"] as? Int == 6, "\(result)")
+        #expect(record?["batch"] as? Int == 2 && (record?["forward_gflops"] as? Double ?? 0) > 0, "\(result)")
     }
 }
