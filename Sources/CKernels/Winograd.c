@@ -149,16 +149,16 @@ INLINE void transform_inputs(const struct tiling *g, const float *x, long t0, lo
         for (long cb = 0; cb < cb_count; cb++) {
             const float *plane = x + ((at.n * cb_count + cb) * h) * w * 8;
             prefetch_rows(plane, at, m, m + 1, h, w, 0);
-            v8 d[36], column[6], row[6];
-            const float *corner = plane + ((at.y - 1) * w + at.x - 1) * 8;
+            v8 d[36], column[6], row[6];  // d = B^T x: m + 2 rows of m + 2
             for (int j = 0; j < s; j++) {
                 long xx = at.x - 1 + j;
                 if (inside) {
-                    for (int i = 0; i < s; i++) column[i] = load(corner + (i * w + j) * 8);
+                    const float *top = plane + ((at.y - 1) * w + xx) * 8;
+                    for (int i = 0; i < s; i++) column[i] = load(top + i * w * 8);
                 } else {
                     for (int i = 0; i < s; i++) {
                         long y = at.y - 1 + i;
-                        column[i] = y >= 0 && y < h && xx >= 0 && xx < w ? load(corner + (i * w + j) * 8) : splat(0);
+                        column[i] = y >= 0 && y < h && xx >= 0 && xx < w ? load(plane + (y * w + xx) * 8) : splat(0);
                     }
                 }
                 input_line(m, column, 1, d + j, s);
@@ -171,13 +171,13 @@ INLINE void transform_inputs(const struct tiling *g, const float *x, long t0, lo
     }
 }
 
-/// m[pos][tile][o] = Σ_c v[pos][tile][c] · u[pos][c][o] for the block's `rows` tiles (a multiple of 6).
-INLINE void multiply(const struct tiling *g, const float *v, const float *u, long rows, float *m) {
+/// q[pos][tile][o] = Σ_c v[pos][tile][c] · u[pos][c][o] for the block's `rows` tiles (a multiple of 6).
+INLINE void multiply(const struct tiling *g, const float *v, const float *u, long rows, float *q) {
     _Pragma("clang fp contract(fast)")
     long c = g->channels_in, o = g->channels_out;
     for (int p = 0; p < g->positions; p++) {
         const float *vp = v + p * g->block * c, *up = u + p * c * o;
-        float *mp = m + p * g->block * o;
+        float *qp = q + p * g->block * o;
         for (long r0 = 0; r0 < rows; r0 += 6) {
             const float *a = vp + r0 * c;
             long ob = 0;
@@ -193,7 +193,7 @@ INLINE void multiply(const struct tiling *g, const float *v, const float *u, lon
                     b = splat(a[4 * c + k]), s40 += b * u0, s41 += b * u1;
                     b = splat(a[5 * c + k]), s50 += b * u0, s51 += b * u1;
                 }
-                float *d = mp + r0 * o + ob;
+                float *d = qp + r0 * o + ob;
                 store(d, s00), store(d + 8, s01), store(d + o, s10), store(d + o + 8, s11);
                 store(d + 2 * o, s20), store(d + 2 * o + 8, s21), store(d + 3 * o, s30), store(d + 3 * o + 8, s31);
                 store(d + 4 * o, s40), store(d + 4 * o + 8, s41), store(d + 5 * o, s50), store(d + 5 * o + 8, s51);
@@ -204,7 +204,7 @@ INLINE void multiply(const struct tiling *g, const float *v, const float *u, lon
                     v8 u0 = load(up + k * o + ob);
                     for (int r = 0; r < 6; r++) s[r] += splat(a[r * c + k]) * u0;
                 }
-                for (int r = 0; r < 6; r++) store(mp + (r0 + r) * o + ob, s[r]);
+                for (int r = 0; r < 6; r++) store(qp + (r0 + r) * o + ob, s[r]);
             }
         }
     }
