@@ -92,7 +92,7 @@ public enum WinogradConvolution {
     /// The side of the output tiles that `s` runs with: 4 (36 products per 16 outputs) where that takes fewer products
     /// than 2 (16 per 4; not on 2x2 maps, where one 4x4 tile holds four outputs) and at most 128 x 128 channels. Beyond
     /// that the 4x4 tiles' scratch outgrows the core's L2 cache: at 256 x 256 channels their weight gradient took
-    /// 1.4-1.9x as long as the 2x2 tiles' (BENCHMARKS.md, "F(4x4, 3x3) after all").
+    /// twice as long as the 2x2 tiles' (BENCHMARKS.md, "F(4x4, 3x3) after all").
     public static func tileSide(_ s: ConvShape) -> Int32 {
         s.inChannels * s.outChannels <= 128 * 128 && positions(4) * tiles(s, 4) < positions(2) * tiles(s, 2) ? 4 : 2
     }

@@ -32,23 +32,24 @@ import Tensors
         let xb = FloatBuffer(blocked8(x, cc.n, cc.c, cc.h * cc.w)), gb = FloatBuffer(blocked8(g, cc.n, cc.o, cc.h * cc.w))
         let (wb, bb) = (FloatBuffer(w), FloatBuffer(b))
         for variant in VectorMath.Variant.allCases where variant.isSupported {
-          for m: Int32 in [2, 4] {
-            let out = FloatBuffer(capacity: g.count), dx = FloatBuffer(capacity: x.count)
-            let dw = FloatBuffer(capacity: w.count), db = FloatBuffer(capacity: b.count)
-            WinogradConvolution.forward(blocked, source: xb, weights: wb, bias: bb, destination: out, tile: m,
-                                        variant: variant)
-            WinogradConvolution.backwardData(blocked, diffDestination: gb, weights: wb, diffSource: dx, tile: m,
-                                             variant: variant)
-            WinogradConvolution.backwardWeights(blocked, source: xb, diffDestination: gb, diffWeights: dw, diffBias: db,
-                                                tile: m, variant: variant)
-            let context = "F(\(m)x\(m)) \(variant) \(blocked)"
-            let outPlain = plain8(out.scalars(count: g.count), cc.n, cc.o, cc.h * cc.w)
-            let dxPlain = plain8(dx.scalars(count: x.count), cc.n, cc.c, cc.h * cc.w)
-            #expect(relativeError(outPlain, expectedOut) < 2e-5, "forward \(context)")
-            #expect(relativeError(dxPlain, expectedDx) < 2e-5, "backward data \(context)")
-            #expect(relativeError(dw.scalars(count: w.count), expectedDw.weights) < 2e-5, "backward weights \(context)")
-            #expect(relativeError(db.scalars(count: b.count), expectedDw.bias) < 2e-5, "backward bias \(context)")
-          }
+            for m: Int32 in [2, 4] {
+                let out = FloatBuffer(capacity: g.count), dx = FloatBuffer(capacity: x.count)
+                let dw = FloatBuffer(capacity: w.count), db = FloatBuffer(capacity: b.count)
+                WinogradConvolution.forward(blocked, source: xb, weights: wb, bias: bb, destination: out, tile: m,
+                                            variant: variant)
+                WinogradConvolution.backwardData(blocked, diffDestination: gb, weights: wb, diffSource: dx, tile: m,
+                                                 variant: variant)
+                WinogradConvolution.backwardWeights(blocked, source: xb, diffDestination: gb, diffWeights: dw,
+                                                    diffBias: db, tile: m, variant: variant)
+                let context = "F(\(m)x\(m)) \(variant) \(blocked)"
+                let outPlain = plain8(out.scalars(count: g.count), cc.n, cc.o, cc.h * cc.w)
+                let dxPlain = plain8(dx.scalars(count: x.count), cc.n, cc.c, cc.h * cc.w)
+                #expect(relativeError(outPlain, expectedOut) < 2e-5, "forward \(context)")
+                #expect(relativeError(dxPlain, expectedDx) < 2e-5, "backward data \(context)")
+                #expect(relativeError(dw.scalars(count: w.count), expectedDw.weights) < 2e-5,
+                        "backward weights \(context)")
+                #expect(relativeError(db.scalars(count: b.count), expectedDw.bias) < 2e-5, "backward bias \(context)")
+            }
         }
     }
 
