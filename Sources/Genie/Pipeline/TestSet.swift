@@ -32,7 +32,8 @@ public struct TestSet {
     private let dataset: Dataset?
     private let folder: FolderBatches?
     private let normalization: Normalization
-    private let batchSize: Int
+    /// Images per evaluation batch.
+    public let batchSize: Int
 
     /// `data` for a model of `spec`: Fashion-MNIST needs a 1x28x28 model, a folder at most the model's classes.
     /// Evaluated `batchSize` images at a time (nil: `defaultBatchSize` for the model's image size).
@@ -72,9 +73,16 @@ public struct TestSet {
     /// Up to 64 model-ready images spread evenly over the set (every class, in class-sorted folders); nil if
     /// none of them could be read. Throws a configuration error (images of the wrong size) as evaluation would.
     public func sample() throws -> Tensor? {
-        let n = min(64, count), spread = (0..<n).map { $0 * count / n }
-        guard let folder else { return try normalization.apply(dataset!.images(at: spread)) }
-        let batches = try FolderBatches(folder.folder, indices: spread, batchSize: n, preprocessing: folder.preprocessing)
+        let n = min(64, count)
+        return try images(at: (0..<n).map { $0 * count / n })
+    }
+
+    /// The model-ready images at `positions` (those that could be read; nil if none). Throws a configuration error
+    /// (images of the wrong size) as evaluation would; files it cannot read are not counted among evaluation's skips.
+    func images(at positions: [Int]) throws -> Tensor? {
+        guard let folder else { return try normalization.apply(dataset!.images(at: positions)) }
+        let batches = try FolderBatches(folder.folder, indices: positions, batchSize: positions.count,
+                                        preprocessing: folder.preprocessing)
         let images = batches.batch(0).images
         try batches.throwIfStopped()
         return images.shape[0] > 0 ? images : nil

@@ -55,19 +55,26 @@ public func logTimeEstimate(_ log: (String) -> Void, _ estimate: () throws -> Ph
 func secondsSince(_ start: Date) -> Double { Date().timeIntervalSince(start) }
 
 extension TestSet {
-    /// Expected seconds of `evaluate(model)`: reading 64 test images (`sample()`) and a forward pass over them, timed
-    /// after one untimed pass and scaled to the set's count, plus the batch-norm shift's pass over the sample. Costs
-    /// reading 64 images and two forward passes over them.
+    /// Expected seconds of `evaluate(model)`: the batch-norm shift's pass over `sample()`, then batches of the
+    /// evaluation's own size (reading and forward): an untimed first one, then the faster of the next two (noise only
+    /// slows a batch down), scaled to the set's count. The size matters: the full-precision MobileNetV2 at 28x28 ran
+    /// 15-25% slower per image at 500 than at 64. So does the untimed batch: its first batch of 500 took 2.5 times as
+    /// long as the next, a cost the evaluation after this estimate does not pay again (BENCHMARKS.md, "The
+    /// evaluation estimate"). Costs the sample's pass and three batches.
     public func estimatedEvaluationSeconds(of model: Module) throws -> Double {
-        let start = Date()
-        guard let images = try sample() else { return 0 }
-        let read = secondsSince(start)
         model.setTraining(false)
-        withoutGradients { _ = model(images) }
-        let forwardStart = Date()
-        withoutGradients { _ = model(images) }
-        let forward = secondsSince(forwardStart)
-        return (read + forward) * Double(count) / Double(images.shape[0]) + forward
+        let start = Date()
+        guard count > 0, let sample = try sample() else { return 0 }
+        withoutGradients { _ = model(sample) }
+        let shift = secondsSince(start)
+        let last = (count - 1) / batchSize
+        let perImage = try [0, 1, 2].map { b in
+            let start = Date()
+            let positions = Array((min(b, last) * batchSize)..<min(count, (min(b, last) + 1) * batchSize))
+            if let images = try self.images(at: positions) { withoutGradients { _ = model(images) } }
+            return secondsSince(start) / Double(positions.count)
+        }
+        return shift + perImage.dropFirst().min()! * Double(count)
     }
 }
 
