@@ -33,7 +33,7 @@ public struct TestSet {
     private let folder: FolderBatches?
     private let normalization: Normalization
     /// Images per evaluation batch.
-    public let batchSize: Int
+    let batchSize: Int
 
     /// `data` for a model of `spec`: Fashion-MNIST needs a 1x28x28 model, a folder at most the model's classes.
     /// Evaluated `batchSize` images at a time (nil: `defaultBatchSize` for the model's image size).

@@ -69,8 +69,8 @@ extension TestSet {
         let shift = secondsSince(start)
         let last = (count - 1) / batchSize
         let perImage = try [0, 1, 2].map { b in
-            let start = Date()
-            let positions = Array((min(b, last) * batchSize)..<min(count, (min(b, last) + 1) * batchSize))
+            let start = Date(), batch = min(b, last)
+            let positions = Array((batch * batchSize)..<min(count, (batch + 1) * batchSize))
             if let images = try self.images(at: positions) { withoutGradients { _ = model(images) } }
             return secondsSince(start) / Double(positions.count)
         }
