@@ -30,12 +30,12 @@ import Testing
     /// The evaluation estimate reads and runs real batches; files it cannot read must still be counted once, by the
     /// evaluation itself.
     @Test func estimatingAnEvaluationLeavesItsCountOfUnreadableFilesAsItIs() throws {
-        let folder = try temporaryDirectory()
+        let folder = try temporaryDirectory(), data = folder.appendingPathComponent("data")
         defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.copyItem(at: fixturesDirectory.appendingPathComponent("imagefolder"), to: folder.appendingPathComponent("data"))
-        try Data("not an image".utf8).write(to: folder.appendingPathComponent("data/1/notes.png"))
+        try FileManager.default.copyItem(at: fixturesDirectory.appendingPathComponent("imagefolder"), to: data)
+        try Data("not an image".utf8).write(to: data.appendingPathComponent("1/notes.png"))
         let (spec, model) = try loadModel(weights: CommittedModelTests.models.appendingPathComponent("resnet20.safetensors"))
-        let test = try TestSet(.folder(folder.appendingPathComponent("data")), spec: spec, batchSize: 16)
+        let test = try TestSet(.folder(data), spec: spec, batchSize: 16)
         let seconds = try test.estimatedEvaluationSeconds(of: model)
         let result = try test.evaluate(model, quiet: true)
         #expect(seconds > 0 && seconds.isFinite && result.skipped == 1 && result.accuracy.count == test.count - 1,
