@@ -55,6 +55,8 @@ struct Quantize: ParsableCommand {
     @Option(help: "Reconstruction iterations per unit.") var iterations = 20_000
     @Option(help: "Rounding-regularizer weight lambda (default: the method's, 1 for genie, 0.01 for brecq; genie-paper fixes it).")
     var roundWeight: Float?
+    @Option(help: "The softbits' Adam learning rate (default: the method's; genie's is 20 / --iterations, kept within 1e-3...4e-2, so GENIE's 1e-3 at its 20,000 iterations; 1e-3 for brecq; genie-paper fixes it).")
+    var softbitLr: Float?
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Output quantized-model file; progress is kept in OUT.checkpoint until done.") var out: String
     @Flag(help: "Then measure the quantized model's top-1 on Fashion-MNIST's test set (or --data DIR).") var evaluate = false
@@ -78,6 +80,10 @@ struct Quantize: ParsableCommand {
             guard roundWeight >= 0, roundWeight.isFinite else { throw ValidationError("--round-weight must be finite and not negative, got \(roundWeight)") }
             guard method != .geniePaper else { throw ValidationError("--round-weight: genie-paper fixes the rounding weight at the paper's 1; use --method genie to change it") }
         }
+        if let softbitLr {
+            guard softbitLr > 0, softbitLr.isFinite else { throw ValidationError("--softbit-lr must be positive and finite, got \(softbitLr)") }
+            guard method != .geniePaper else { throw ValidationError("--softbit-lr: genie-paper fixes the softbits' learning rate at the paper's 1e-3; use --method genie to change it") }
+        }
         guard data == nil || evaluate else { throw ValidationError("--data goes with --evaluate") }
         if calibration.realFolder == nil && data == nil { try calibration.preprocessing.checkUnused(without: "--real-folder or --data") }
     }
@@ -93,6 +99,7 @@ struct Quantize: ParsableCommand {
         var config = ReconstructionConfig(method: method)
         config.iterations = iterations
         config.roundingWeight = roundWeight ?? config.roundingWeight
+        if let softbitLr { config.softbitLearningRate = softbitLr }
         config.seed = seed
         let checkpoint = URL(fileURLWithPath: out + ".checkpoint")
         let estimate = logTimeEstimate(log) {

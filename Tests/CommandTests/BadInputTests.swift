@@ -164,6 +164,9 @@ let badInputs: [BadInput] = [
              quantize(["--method", "fast", "--noise", "32"])),
     BadInput("--round-weight with --method genie-paper", status: 64, says: ["--round-weight", "genie-paper fixes the rounding weight", "--method genie"],
              quantize(["--method", "genie-paper", "--round-weight", "0.01", "--noise", "32"])),
+    BadInput("--softbit-lr with --method genie-paper", status: 64, says: ["--softbit-lr", "genie-paper fixes the softbits' learning rate", "--method genie"],
+             quantize(["--method", "genie-paper", "--softbit-lr", "0.01", "--noise", "32"])),
+    BadInput("--softbit-lr of 0", status: 64, says: ["--softbit-lr must be positive and finite, got 0.0"], quantize(["--softbit-lr", "0", "--noise", "32"])),
     BadInput("--no-swing with --method genie-paper", status: 64, says: ["--no-swing", "genie-paper fixes swing convolution on", "--method genie --no-swing"]) { _ in
         ["distill", "--weights", resnet20, "--method", "genie-paper", "--no-swing", "--images", "2", "--out", "i.safetensors"]
     },

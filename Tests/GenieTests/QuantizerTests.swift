@@ -177,18 +177,33 @@ import Tensors
         #expect(paper.dropProbability == 0.5)
     }
 
-    /// Each reconstruction method's row: genie is the paper's today; brecq is BRECQ's (step sizes fixed, rounding
-    /// weight 0.01, no QDrop, the same regularizer schedule and softbit rate).
+    /// Each reconstruction method's row: genie is the paper's but for the softbits' rate, which follows the budget;
+    /// brecq is BRECQ's (step sizes fixed, rounding weight 0.01, no QDrop, the same regularizer schedule, the softbit
+    /// rate 1e-3).
     @Test func eachQuantMethodHasItsOwnSettings() {
         let genie = ReconstructionConfig(), paper = ReconstructionConfig(method: .geniePaper)
         #expect(genie.method == .genie && genie.learnsWeightScales && genie.roundingWeight == paper.roundingWeight)
         #expect(genie.weightScaleLearningRate == paper.weightScaleLearningRate && genie.activationScaleLearningRate == paper.activationScaleLearningRate)
-        #expect(genie.softbitLearningRate == paper.softbitLearningRate && genie.dropProbability == paper.dropProbability)
+        #expect(genie.softbitLearningRate == paper.softbitLearningRate && genie.dropProbability == paper.dropProbability)  // at 20,000 iterations
         #expect(genie.warmup == paper.warmup && genie.betaStart == paper.betaStart && genie.betaEnd == paper.betaEnd)
         let brecq = ReconstructionConfig(method: .brecq)
         #expect(!brecq.learnsWeightScales && brecq.roundingWeight == 0.01 && brecq.dropProbability == 0)
         #expect(brecq.softbitLearningRate == 1e-3 && brecq.warmup == 0.2 && brecq.betaStart == 20 && brecq.betaEnd == 2)
         #expect(!ReconstructionConfig(method: .rtn).learnsWeightScales)
+    }
+
+    /// genie's softbit rate is 20 / iterations within 1e-3...4e-2 and follows later changes of `iterations`; the
+    /// other methods' rates, and a rate set by hand, stay fixed.
+    @Test func genieScalesTheSoftbitRateToTheBudgetUnlessFixed() {
+        var genie = ReconstructionConfig(), paper = ReconstructionConfig(method: .geniePaper)
+        for (iterations, rate) in [(100, 4e-2), (500, 4e-2), (1000, 2e-2), (2000, 1e-2), (20_000, 1e-3), (50_000, 1e-3)] as [(Int, Float)] {
+            (genie.iterations, paper.iterations) = (iterations, iterations)
+            #expect(abs(genie.softbitLearningRate - rate) <= 1e-6 * rate, "\(iterations) iterations")
+            #expect(paper.softbitLearningRate == 1e-3 && ReconstructionConfig(method: .brecq).softbitLearningRate == 1e-3)
+        }
+        genie.softbitLearningRate = 5e-3
+        genie.iterations = 500
+        #expect(genie.softbitLearningRate == 5e-3)
     }
 
     @Test func brecqKeepsTheInitialWeightStepSizesWhereGenieLearnsThem() throws {

@@ -25,6 +25,7 @@ public func checkCalibration(_ images: Tensor, spec: ModelSpec, source: String =
 /// What a GENIE-M checkpoint must match to be resumed: the settings, and hashes of the weights and images.
 struct ReconstructionSettings: Encodable {
     var method: String, weightBits: Int, activationBits: Int, iterations: Int, seed: UInt64, roundingWeight: Float
+    var softbitLearningRate: Float
     var images: Int, weights: String, calibration: String
     /// The per-layer bit widths (`BitWidthPlan`'s text), nil when there are none.
     var bits: String?
@@ -32,6 +33,7 @@ struct ReconstructionSettings: Encodable {
     init(config: ReconstructionConfig, weightBits: Int, activationBits: Int, plan: BitWidthPlan, images: Int, weights: String,
          calibration: String) {
         (method, iterations, seed, roundingWeight) = (config.method.rawValue, config.iterations, config.seed, config.roundingWeight)
+        softbitLearningRate = config.softbitLearningRate
         (self.weightBits, self.activationBits, self.images, self.weights, self.calibration) = (weightBits, activationBits, images, weights, calibration)
         bits = plan.isEmpty ? nil : "\(plan)"
     }

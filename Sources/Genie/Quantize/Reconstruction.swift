@@ -4,7 +4,7 @@ import Tensors
 
 /// How the weights of each unit are reconstructed. Each method's settings are one row of `ReconstructionConfig(method:)`.
 public enum QuantMethod: String, CaseIterable, Sendable {
-    /// GENIE-M with genie's default settings (today the paper's).
+    /// GENIE-M with genie's default settings: the paper's, with the softbits' learning rate scaled to the budget.
     case genie
     /// GENIE-M exactly as the paper and its reference code set it up; kept as it is when genie's defaults change.
     case geniePaper = "genie-paper"
@@ -22,7 +22,13 @@ public struct ReconstructionConfig: Sendable {
     public var learnsWeightScales: Bool
     public var weightScaleLearningRate: Float
     public var activationScaleLearningRate: Float
-    public var softbitLearningRate: Float
+    /// The softbits' Adam learning rate: the method's fixed rate, or for `genie` `budgetSoftbitLearningRate(iterations:)`
+    /// of the current `iterations`. Setting it fixes the rate.
+    public var softbitLearningRate: Float {
+        get { fixedSoftbitLearningRate ?? Self.budgetSoftbitLearningRate(iterations: iterations) }
+        set { fixedSoftbitLearningRate = newValue }
+    }
+    private var fixedSoftbitLearningRate: Float?
     public var roundingWeight: Float
     /// The fraction of the iterations before the rounding regularizer starts.
     public var warmup: Float
@@ -41,9 +47,9 @@ public struct ReconstructionConfig: Sendable {
         case .geniePaper:  // GENIE's reference code: QDrop's learning rates, its own rounding weight
             self.init(method, learnsWeightScales: true, rates: (1e-4, 4e-5, 1e-3), roundingWeight: 1, warmup: 0.2, betas: (20, 2),
                       dropProbability: 0.5)
-        case .genie:  // the paper's settings until measurement picks others
+        case .genie:  // the paper's, but the softbits' rate follows the budget (BENCHMARKS.md, "The softbits' learning rate")
             self = ReconstructionConfig(method: .geniePaper)
-            self.method = .genie
+            (self.method, fixedSoftbitLearningRate) = (.genie, nil)
         case .brecq:  // BRECQ's code (main_imagenet.py): AdaRound's weight 0.01, no QDrop; activation rate as GENIE's
             self.init(method, learnsWeightScales: false, rates: (0, 4e-5, 1e-3), roundingWeight: 0.01, warmup: 0.2, betas: (20, 2),
                       dropProbability: 0)
@@ -56,8 +62,16 @@ public struct ReconstructionConfig: Sendable {
     private init(_ method: QuantMethod, learnsWeightScales: Bool, rates: (weightScale: Float, activationScale: Float, softbit: Float),
                  roundingWeight: Float, warmup: Float, betas: (start: Float, end: Float), dropProbability: Float) {
         (self.method, self.learnsWeightScales, self.roundingWeight, self.warmup) = (method, learnsWeightScales, roundingWeight, warmup)
-        (weightScaleLearningRate, activationScaleLearningRate, softbitLearningRate) = rates
+        (weightScaleLearningRate, activationScaleLearningRate) = (rates.weightScale, rates.activationScale)
+        fixedSoftbitLearningRate = rates.softbit
         (betaStart, betaEnd, self.dropProbability) = (betas.start, betas.end, dropProbability)
+    }
+
+    /// genie's softbit learning rate for `iterations` per unit: GENIE's 1e-3 at its 20,000 iterations, and inversely
+    /// proportional to the iterations below that, so that a shorter budget moves the softbits as far in all (Adam's
+    /// steps are about the rate each); held at 4e-2 below 500 iterations, the shortest budget measured.
+    public static func budgetSoftbitLearningRate(iterations: Int) -> Float {
+        1e-3 * 20_000 / Float(min(max(iterations, 500), 20_000))
     }
 
     /// The rounding regularizer's exponent at `iteration` (1-based, as BRECQ counts before it compares), or nil
