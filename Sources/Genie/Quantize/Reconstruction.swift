@@ -47,7 +47,7 @@ public struct ReconstructionConfig: Sendable {
         case .geniePaper:  // GENIE's reference code: QDrop's learning rates, its own rounding weight
             self.init(method, learnsWeightScales: true, rates: (1e-4, 4e-5, 1e-3), roundingWeight: 1, warmup: 0.2, betas: (20, 2),
                       dropProbability: 0.5)
-        case .genie:  // the paper's, but the softbits' rate follows the budget (BENCHMARKS.md, "The softbits' learning rate")
+        case .genie:  // the paper's, but the softbits' rate follows the budget (BENCHMARKS.md, "The softbits' learning rate follows the budget")
             self = ReconstructionConfig(method: .geniePaper)
             (self.method, fixedSoftbitLearningRate) = (.genie, nil)
         case .brecq:  // BRECQ's code (main_imagenet.py): AdaRound's weight 0.01, no QDrop; activation rate as GENIE's
@@ -69,7 +69,7 @@ public struct ReconstructionConfig: Sendable {
 
     /// genie's softbit learning rate for `iterations` per unit: GENIE's 1e-3 at its 20,000 iterations, and inversely
     /// proportional to the iterations below that, so that a shorter budget moves the softbits as far in all (Adam's
-    /// steps are about the rate each); held at 4e-2 below 500 iterations, the shortest budget measured.
+    /// steps are about the rate each); held at 4e-2 below 500 iterations rather than extrapolated.
     public static func budgetSoftbitLearningRate(iterations: Int) -> Float {
         1e-3 * 20_000 / Float(min(max(iterations, 500), 20_000))
     }
