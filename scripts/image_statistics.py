@@ -9,7 +9,10 @@ For 256 Fashion-MNIST training images (normalized as the model's file says) and 
   mean and standard deviation across images of each image's standard deviation (channel 0);
 - the model's predictions: images per class, mean top probability;
 - for every 4th batch norm (and the last): the share of its input's variance that lies between images, the variance
-  over images of each image's channel mean over the channel's variance over (N, H, W), averaged over channels.
+  over images of each image's channel mean over the channel's variance over (N, H, W), averaged over channels;
+- for the same batch norms: the effective rank (the exponential of the entropy of the normalized singular values) of
+  the images' channel means and of the whole maps (one row per image and position), and the correlation of each
+  channel between vertically neighbouring positions, averaged over channels.
 """
 import os
 import sys
@@ -21,6 +24,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_run as R  # noqa: E402
 from fixtures import load  # noqa: E402
 from interop_torchvision import idx  # noqa: E402
+
+
+def effective_rank(rows):
+    """exp(entropy) of the normalized singular values of `rows` (one observation per row), centred."""
+    s = torch.linalg.svdvals((rows - rows.mean(0, keepdim=True)).double())
+    p = s[s > 0] / s.sum()
+    return float(torch.exp(-(p * p.log()).sum()))
+
+
+def neighbour_correlation(a):
+    """Each channel's correlation between vertically neighbouring positions of `a` (N, C, H, W), averaged."""
+    if a.shape[2] < 2:
+        return float("nan")
+    c = a - a.mean((0, 2, 3), keepdim=True)
+    return ((c[:, :, 1:] * c[:, :, :-1]).mean((0, 2, 3)) / (c * c).mean((0, 2, 3)).clamp_min(1e-12)).mean().item()
 
 
 def model_of(path):
@@ -48,7 +66,8 @@ def main():
         if "images" not in tensors:
             sys.exit(f"{path}: no tensor named 'images' (not a file of distilled images)")
         sets[path] = tensors["images"]
-    shares = {}
+    shown = [n for i, (n, _) in enumerate(norms) if i % 4 == 0 or i == len(norms) - 1]
+    rows = {}
     for name, x in sets.items():
         with torch.no_grad():
             p = model(x).softmax(1)
@@ -57,17 +76,23 @@ def main():
         print(f"  each image's mean: sd across images {m0.std():.3f}; its std: mean {s0.mean():.3f}, sd {s0.std():.3f}")
         print(f"  predicted classes {torch.bincount(p.argmax(1), minlength=p.shape[1]).tolist()}, "
               f"mean top probability {p.max(1).values.mean():.3f}")
-        shares[name] = []
-        for n, _ in norms:
+        rows[name] = []
+        for n in shown:
             a = inputs[n]
             total = a.transpose(0, 1).reshape(a.shape[1], -1).var(1)
-            shares[name].append((a.mean((2, 3)).var(0) / total.clamp_min(1e-12)).mean().item())
-    print("share of each batch norm's input variance between images:")
+            rows[name].append(((a.mean((2, 3)).var(0) / total.clamp_min(1e-12)).mean().item(),
+                               effective_rank(a.mean((2, 3))),
+                               effective_rank(a.permute(0, 2, 3, 1).reshape(-1, a.shape[1])),
+                               neighbour_correlation(a)))
     labels = [name.split(" ")[0].rsplit("/", 1)[-1].removesuffix(".safetensors")[:18] for name in sets]
+    print("share of each batch norm's input variance between images:")
     print(f"  {'batch norm':24s} " + " ".join(f"{label:>18s}" for label in labels))
-    for i, (n, _) in enumerate(norms):
-        if i % 4 == 0 or i == len(norms) - 1:
-            print(f"  {n:24s} " + " ".join(f"{shares[name][i]:18.3f}" for name in sets))
+    for j, n in enumerate(shown):
+        print(f"  {n:24s} " + " ".join(f"{rows[name][j][0]:18.3f}" for name in sets))
+    print("effective rank of the channel means / of the whole maps / neighbour correlation:")
+    print(f"  {'batch norm':24s} " + " ".join(f"{label:>18s}" for label in labels))
+    for j, n in enumerate(shown):
+        print(f"  {n:24s} " + " ".join("{:5.1f} /{:5.1f} /{:5.2f}".format(*rows[name][j][1:]) for name in sets))
 
 
 if __name__ == "__main__":
