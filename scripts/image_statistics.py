@@ -79,20 +79,23 @@ def main():
         rows[name] = []
         for n in shown:
             a = inputs[n]
+            means = a.mean((2, 3))
             total = a.transpose(0, 1).reshape(a.shape[1], -1).var(1)
-            rows[name].append(((a.mean((2, 3)).var(0) / total.clamp_min(1e-12)).mean().item(),
-                               effective_rank(a.mean((2, 3))),
+            rows[name].append(((means.var(0) / total.clamp_min(1e-12)).mean().item(),
+                               effective_rank(means),
                                effective_rank(a.permute(0, 2, 3, 1).reshape(-1, a.shape[1])),
                                neighbour_correlation(a)))
     labels = [name.split(" ")[0].rsplit("/", 1)[-1].removesuffix(".safetensors")[:18] for name in sets]
-    print("share of each batch norm's input variance between images:")
-    print(f"  {'batch norm':24s} " + " ".join(f"{label:>18s}" for label in labels))
-    for j, n in enumerate(shown):
-        print(f"  {n:24s} " + " ".join(f"{rows[name][j][0]:18.3f}" for name in sets))
-    print("effective rank of the channel means / of the whole maps / neighbour correlation:")
-    print(f"  {'batch norm':24s} " + " ".join(f"{label:>18s}" for label in labels))
-    for j, n in enumerate(shown):
-        print(f"  {n:24s} " + " ".join("{:5.1f} /{:5.1f} /{:5.2f}".format(*rows[name][j][1:]) for name in sets))
+
+    def table(title, cell):
+        print(title)
+        print(f"  {'batch norm':24s} " + " ".join(f"{label:>18s}" for label in labels))
+        for j, n in enumerate(shown):
+            print(f"  {n:24s} " + " ".join(cell(rows[name][j]) for name in sets))
+
+    table("share of each batch norm's input variance between images:", lambda r: f"{r[0]:18.3f}")
+    table("effective rank of the channel means / of the whole maps / neighbour correlation:",
+          lambda r: "{:5.1f} /{:5.1f} /{:5.2f}".format(*r[1:]))
 
 
 if __name__ == "__main__":
