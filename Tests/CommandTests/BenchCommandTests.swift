@@ -40,11 +40,12 @@ let benchBadInputs = [
         #expect(record?["classes"] as? Int == 5 && record?["batch"] as? Int == 2, "\(result)")
     }
 
-    @Test func convFlagsAreRecordedInTheJSONRecord() throws {
+    /// 8 channels fill a channel block of 8 (AVX2's) but not one of 16 (AVX-512's): both layouts' runs must succeed.
+    @Test(arguments: ["8", "16"]) func convFlagsAreRecordedInTheJSONRecordAtEitherChannelBlock(block: String) throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let result = try genie(["bench", "--workload", "conv", "--channels", "8", "--image-size", "6", "--batch-size", "2",
-                                "--iterations", "1", "--json"], in: folder)
+                                "--iterations", "1", "--json"], in: folder, environment: ["GENIE_CHANNEL_BLOCK": block])
         #expect(result.status == 0, "\(result)")
         let record = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         #expect(record?["channels"] as? Int == 8 && record?["image_size"] as? Int == 6, "\(result)")
