@@ -2,7 +2,8 @@
 # ONNX interop check (run by .ci/run after the tests): quantizes each model below with a small budget (32 training
 # images, 20 iterations; calibrated on noise, the 2-bit ResNet-20 sat near 44% top-1, where int32 biases flipped
 # enough of its narrow margins to fail the deployed comparison on one CPU), exports it with `genie export`,
-# validates the ONNX files with the ONNX checker and runs them with onnxruntime on the Fashion-MNIST test set, comparing top-1 and every image's logits with `genie evaluate` (scripts/check_onnx.py).
+# validates the ONNX files with the ONNX checker and runs them with onnxruntime on the Fashion-MNIST test set,
+# comparing top-1 and every image's logits with `genie evaluate` (scripts/check_onnx.py).
 # onnx, onnxruntime and numpy come from PyPI into a venv under .build (Debian's python3 is externally managed).
 # Needs a release build (swift build -c release).
 set -euo pipefail
