@@ -12,7 +12,10 @@ For 256 Fashion-MNIST training images (normalized as the model's file says) and 
   over images of each image's channel mean over the channel's variance over (N, H, W), averaged over channels;
 - for the same batch norms: the effective rank (the exponential of the entropy of the normalized singular values) of
   the images' channel means and of the whole maps (one row per image and position), and the correlation of each
-  channel between vertically neighbouring positions, averaged over channels.
+  channel between vertically neighbouring positions, averaged over channels;
+- for every 1x1 convolution whose weight has weak directions (right singular vectors with singular values below a tenth
+  of the largest, so that the convolution hardly sees its input along them): the share of its input's variance that
+  lies along them.
 """
 import os
 import sys
@@ -31,6 +34,20 @@ def effective_rank(rows):
     s = torch.linalg.svdvals((rows - rows.mean(0, keepdim=True)).double())
     p = s[s > 0] / s.sum()
     return float(torch.exp(-(p * p.log()).sum()))
+
+
+def weak_share(conv, a):
+    """The share of the variance of `a` (N, C, H, W), the input of the 1x1 `conv`, that lies along the weak directions
+    of its weight (right singular vectors with singular values below a tenth of the largest); None if it has none."""
+    w = conv.weight.detach().double().flatten(1)
+    _, s, vh = torch.linalg.svd(w, full_matrices=True)
+    strength = torch.cat([s, s.new_zeros(vh.shape[0] - len(s))])
+    weak = strength < 0.1 * strength.max()
+    if not weak.any():
+        return None
+    x = a.permute(0, 2, 3, 1).reshape(-1, a.shape[1]).double()
+    along = ((x - x.mean(0, keepdim=True)) @ vh.T).pow(2).mean(0)
+    return float(along[weak].sum() / along.sum())
 
 
 def neighbour_correlation(a):
@@ -56,8 +73,10 @@ def main():
     torch.set_num_threads(1)
     spec, model = model_of(sys.argv[1])
     norms = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)]
+    pointwise = [(n, m) for n, m in model.named_modules()
+                 if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) and m.groups == 1]
     inputs = {}
-    for n, m in norms:
+    for n, m in norms + pointwise:
         m.register_forward_hook(lambda mod, inp, out, n=n: inputs.__setitem__(n, inp[0]))
     real = torch.from_numpy(idx("train-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28)[:256].astype("float32") / 255)
     sets = {"real (256 training images)": (real - spec["mean"][0]) / spec["std"][0]}
@@ -67,7 +86,7 @@ def main():
             sys.exit(f"{path}: no tensor named 'images' (not a file of distilled images)")
         sets[path] = tensors["images"]
     shown = [n for i, (n, _) in enumerate(norms) if i % 4 == 0 or i == len(norms) - 1]
-    rows = {}
+    rows, weak = {}, {}
     for name, x in sets.items():
         with torch.no_grad():
             p = model(x).softmax(1)
@@ -85,17 +104,22 @@ def main():
                                effective_rank(means),
                                effective_rank(a.permute(0, 2, 3, 1).reshape(-1, a.shape[1])),
                                neighbour_correlation(a)))
+        weak[name] = [weak_share(m, inputs[n]) for n, m in pointwise]
     labels = [name.split(" ")[0].rsplit("/", 1)[-1].removesuffix(".safetensors")[:18] for name in sets]
 
-    def table(title, cell):
+    def table(title, layers, values, cell, column="batch norm"):
         print(title)
-        print(f"  {'batch norm':24s} " + " ".join(f"{label:>18s}" for label in labels))
-        for j, n in enumerate(shown):
-            print(f"  {n:24s} " + " ".join(cell(rows[name][j]) for name in sets))
+        print(f"  {column:24s} " + " ".join(f"{label:>18s}" for label in labels))
+        for j, n in layers:
+            print(f"  {n:24s} " + " ".join(cell(values[name][j]) for name in sets))
 
-    table("share of each batch norm's input variance between images:", lambda r: f"{r[0]:18.3f}")
-    table("effective rank of the channel means / of the whole maps / neighbour correlation:",
+    table("share of each batch norm's input variance between images:", enumerate(shown), rows, lambda r: f"{r[0]:18.3f}")
+    table("effective rank of the channel means / of the whole maps / neighbour correlation:", enumerate(shown), rows,
           lambda r: "{:5.1f} /{:5.1f} /{:5.2f}".format(*r[1:]))
+    with_weak = [(j, n) for j, (n, _) in enumerate(pointwise) if weak[next(iter(sets))][j] is not None]
+    if with_weak:
+        table("share of each 1x1 convolution's input variance along its weight's weak directions:", with_weak, weak,
+              lambda r: f"{r:18.3f}", "convolution")
 
 
 if __name__ == "__main__":
