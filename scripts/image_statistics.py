@@ -36,18 +36,20 @@ def effective_rank(rows):
     return float(torch.exp(-(p * p.log()).sum()))
 
 
-def weak_share(conv, a):
-    """The share of the variance of `a` (N, C, H, W), the input of the 1x1 `conv`, that lies along the weak directions
-    of its weight (right singular vectors with singular values below a tenth of the largest); None if it has none."""
-    w = conv.weight.detach().double().flatten(1)
-    _, s, vh = torch.linalg.svd(w, full_matrices=True)
+def weak_directions(conv):
+    """The weak directions of the 1x1 `conv`'s weight, one per row: its right singular vectors whose singular values
+    are below a tenth of the largest (zero for the inputs beyond its outputs' count); None if it has none."""
+    _, s, vh = torch.linalg.svd(conv.weight.detach().double().flatten(1), full_matrices=True)
     strength = torch.cat([s, s.new_zeros(vh.shape[0] - len(s))])
     weak = strength < 0.1 * strength.max()
-    if not weak.any():
-        return None
+    return vh[weak] if weak.any() else None
+
+
+def weak_share(directions, a):
+    """The share of the variance of `a` (N, C, H, W) that lies along `directions` (one per row)."""
     x = a.permute(0, 2, 3, 1).reshape(-1, a.shape[1]).double()
-    along = ((x - x.mean(0, keepdim=True)) @ vh.T).pow(2).mean(0)
-    return float(along[weak].sum() / along.sum())
+    x = x - x.mean(0, keepdim=True)
+    return float((x @ directions.T).pow(2).sum() / x.pow(2).sum())
 
 
 def neighbour_correlation(a):
@@ -73,10 +75,11 @@ def main():
     torch.set_num_threads(1)
     spec, model = model_of(sys.argv[1])
     norms = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)]
-    pointwise = [(n, m) for n, m in model.named_modules()
-                 if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) and m.groups == 1]
+    pointwise = [(n, m, d) for n, m in model.named_modules()
+                 if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) and m.groups == 1
+                 and (d := weak_directions(m)) is not None]
     inputs = {}
-    for n, m in norms + pointwise:
+    for n, m in norms + [(n, m) for n, m, _ in pointwise]:
         m.register_forward_hook(lambda mod, inp, out, n=n: inputs.__setitem__(n, inp[0]))
     real = torch.from_numpy(idx("train-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28)[:256].astype("float32") / 255)
     sets = {"real (256 training images)": (real - spec["mean"][0]) / spec["std"][0]}
@@ -104,7 +107,7 @@ def main():
                                effective_rank(means),
                                effective_rank(a.permute(0, 2, 3, 1).reshape(-1, a.shape[1])),
                                neighbour_correlation(a)))
-        weak[name] = [weak_share(m, inputs[n]) for n, m in pointwise]
+        weak[name] = [weak_share(d, inputs[n]) for n, _, d in pointwise]
     labels = [name.split(" ")[0].rsplit("/", 1)[-1].removesuffix(".safetensors")[:18] for name in sets]
 
     def table(title, layers, values, cell, column="batch norm"):
@@ -116,10 +119,9 @@ def main():
     table("share of each batch norm's input variance between images:", enumerate(shown), rows, lambda r: f"{r[0]:18.3f}")
     table("effective rank of the channel means / of the whole maps / neighbour correlation:", enumerate(shown), rows,
           lambda r: "{:5.1f} /{:5.1f} /{:5.2f}".format(*r[1:]))
-    with_weak = [(j, n) for j, (n, _) in enumerate(pointwise) if weak[next(iter(sets))][j] is not None]
-    if with_weak:
-        table("share of each 1x1 convolution's input variance along its weight's weak directions:", with_weak, weak,
-              lambda r: f"{r:18.3f}", "convolution")
+    if pointwise:
+        table("share of each 1x1 convolution's input variance along its weight's weak directions:",
+              enumerate(n for n, _, _ in pointwise), weak, lambda r: f"{r:18.3f}", "convolution")
 
 
 if __name__ == "__main__":
